@@ -1,0 +1,5 @@
+"""Allows ``python -m ari_app``."""
+
+from ari_app.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Answers: knowledge base, retrieval, intents and the dialog policy."""

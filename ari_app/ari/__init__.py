@@ -1,0 +1,1 @@
+"""ARI: typed async REST client and events WebSocket on aiohttp, with reconnect."""

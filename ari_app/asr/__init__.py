@@ -1,0 +1,1 @@
+"""Speech recognition: the streaming Recognizer protocol and its local engines."""

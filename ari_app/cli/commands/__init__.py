@@ -1,0 +1,1 @@
+"""Sub-commands of ``ari-app``; every module here is picked up by ``ari_app.cli``."""

@@ -1,0 +1,1 @@
+"""Configuration: YAML files with file:line marks, one schema, validation and reload."""

@@ -1,0 +1,1 @@
+"""Media: external-media transports (RTP, WebSocket), pacing, codecs and voice activity."""

@@ -1,0 +1,114 @@
+"""Audio codecs and sample-rate conversion for telephone audio.
+
+Inside ari_app, audio is *PCM*: signed 16-bit little-endian mono samples (``bytes``) at a
+stated sample rate in Hertz. On the wire, Asterisk's ``slin16`` RTP payload is the same
+samples **big-endian** (network byte order), and ``ulaw`` is G.711 mu-law at 8000 Hz.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+_BIAS: Final = 0x84
+_CLIP: Final = 32635
+
+
+@dataclass(frozen=True, slots=True)
+class WireFormat:
+    """An Asterisk media format as it travels in RTP or chan_websocket frames."""
+
+    name: str
+    """Asterisk's format name (``slin16``, ``slin``, ``ulaw``)."""
+    sample_rate: int
+    """Samples per second, in Hertz."""
+    bytes_per_sample: int
+    """Bytes one sample takes on the wire."""
+    rtp_payload_type: int
+    """The RTP payload type number Asterisk uses for it."""
+
+    def frame_bytes(self, ms: int = 20) -> int:
+        """Bytes of one frame of ``ms`` milliseconds on the wire."""
+        return self.sample_rate * ms // 1000 * self.bytes_per_sample
+
+    def samples(self, ms: int = 20) -> int:
+        """Samples in ``ms`` milliseconds."""
+        return self.sample_rate * ms // 1000
+
+
+ULAW: Final = WireFormat("ulaw", 8000, 1, 0)
+SLIN: Final = WireFormat("slin", 8000, 2, 10)
+SLIN16: Final = WireFormat("slin16", 16000, 2, 118)
+FORMATS: Final = {f.name: f for f in (ULAW, SLIN, SLIN16)}
+
+
+def wire_format(name: str) -> WireFormat:
+    """Look up a wire format by Asterisk's name; ``ValueError`` names the known ones."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ValueError(f"unknown audio format {name!r}; known: {', '.join(FORMATS)}") from None
+
+
+def ulaw_encode(pcm: bytes) -> bytes:
+    """Encode 16-bit little-endian PCM to G.711 mu-law, one byte per sample."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.int32)
+    sign = np.where(samples < 0, 0x80, 0).astype(np.int32)
+    magnitude = np.minimum(np.abs(samples), _CLIP) + _BIAS
+    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
+    exponent = np.clip(exponent, 0, 7)
+    mantissa = (magnitude >> (exponent + 3)) & 0x0F
+    encoded: npt.NDArray[np.int32] = ~(sign | (exponent << 4) | mantissa) & 0xFF
+    return encoded.astype(np.uint8).tobytes()
+
+
+def _ulaw_table() -> npt.NDArray[np.int16]:
+    codes = ~np.arange(256, dtype=np.int32) & 0xFF
+    sign = codes & 0x80
+    exponent = (codes >> 4) & 0x07
+    mantissa = codes & 0x0F
+    magnitude = (((mantissa << 3) + _BIAS) << exponent) - _BIAS
+    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
+
+
+_ULAW_DECODE: Final = _ulaw_table()
+
+
+def ulaw_decode(data: bytes) -> bytes:
+    """Decode G.711 mu-law bytes to 16-bit little-endian PCM."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    return _ULAW_DECODE[codes].astype("<i2").tobytes()
+
+
+def swap_bytes(pcm: bytes) -> bytes:
+    """Swap the byte order of 16-bit samples (little-endian PCM <-> big-endian slin)."""
+    if len(pcm) % 2:
+        raise ValueError(f"16-bit audio needs an even number of bytes, got {len(pcm)}")
+    return np.frombuffer(pcm, dtype="<i2").astype(">i2").tobytes()
+
+
+def resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
+    """Resample 16-bit PCM between rates (soxr, high quality); a no-op when rates match."""
+    if from_rate == to_rate or not pcm:
+        return pcm
+    samples = np.frombuffer(pcm, dtype="<i2")
+    out = soxr.resample(samples, from_rate, to_rate, quality="HQ")
+    return np.asarray(out, dtype="<i2").tobytes()
+
+
+def encode(pcm: bytes, pcm_rate: int, fmt: WireFormat) -> bytes:
+    """Turn PCM at ``pcm_rate`` into the wire payload of ``fmt`` (resampling as needed)."""
+    pcm = resample(pcm, pcm_rate, fmt.sample_rate)
+    if fmt.name == "ulaw":
+        return ulaw_encode(pcm)
+    return swap_bytes(pcm)
+
+
+def decode(payload: bytes, fmt: WireFormat, pcm_rate: int) -> bytes:
+    """Turn a wire payload of ``fmt`` into PCM at ``pcm_rate`` (resampling as needed)."""
+    pcm = ulaw_decode(payload) if fmt.name == "ulaw" else swap_bytes(payload)
+    return resample(pcm, fmt.sample_rate, pcm_rate)

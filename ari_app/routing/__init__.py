@@ -1,0 +1,1 @@
+"""Routing: business hours, holidays, lines, teams and ring strategies (pure code)."""

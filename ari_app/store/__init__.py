@@ -1,0 +1,1 @@
+"""Durable call records in SQLite."""

@@ -1,0 +1,1 @@
+"""Speech synthesis: the Synthesizer protocol, espeak-ng through pyttsx3, and its cache."""

@@ -1,0 +1,1 @@
+"""Voicemail: recording, saving durably and notifying."""

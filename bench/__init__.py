@@ -1,0 +1,1 @@
+"""Benchmarks: speed, accuracy and soak measurements; results and commands in BENCHMARKS.md."""
