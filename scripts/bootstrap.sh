@@ -10,6 +10,8 @@ apt_packages=(espeak-ng libespeak-ng1)
 if [ "$purpose" = test ]; then
   # Real telephone recordings used by the recognition tests.
   apt_packages+=(asterisk-core-sounds-en-wav)
+  # Headless browser for the dashboard test (driven by Playwright).
+  apt_packages+=(chromium)
 fi
 python="${PYTHON:-python3}"
 if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then

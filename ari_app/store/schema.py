@@ -1,0 +1,134 @@
+"""The store's schema as numbered migrations, applied in order and tracked by ``user_version``.
+
+Never edit a released migration: add a new one at the end. Each migration runs in its
+own transaction, so a crash mid-migration leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from ari_app.store.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: calls, their turns and their events.
+    (
+        """CREATE TABLE calls (
+            id TEXT PRIMARY KEY,
+            line TEXT NOT NULL,
+            caller TEXT,
+            did TEXT,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            outcome TEXT,
+            handoff_reason TEXT,
+            agent TEXT
+        )""",
+        """CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            speaker TEXT NOT NULL,
+            text TEXT NOT NULL,
+            confidence REAL,
+            start_ms INTEGER,
+            end_ms INTEGER,
+            latency_ms INTEGER,
+            at REAL NOT NULL
+        )""",
+        "CREATE INDEX turns_by_call ON turns(call_id, id)",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls(id),
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            at REAL NOT NULL
+        )""",
+        "CREATE INDEX events_by_call ON events(call_id, id)",
+    ),
+    # 2: last activity per call (for crash recovery), knowledge gaps, time index.
+    (
+        "ALTER TABLE calls ADD COLUMN updated_at REAL",
+        "UPDATE calls SET updated_at = COALESCE(ended_at, started_at)",
+        "CREATE INDEX calls_by_start ON calls(started_at)",
+        """CREATE TABLE knowledge_gaps (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT REFERENCES calls(id),
+            question TEXT NOT NULL,
+            normalized TEXT NOT NULL,
+            at REAL NOT NULL
+        )""",
+        "CREATE INDEX gaps_by_question ON knowledge_gaps(normalized)",
+    ),
+    # 3: durable voicemail jobs and their notifications.
+    (
+        """CREATE TABLE voicemails (
+            id INTEGER PRIMARY KEY,
+            recording_name TEXT NOT NULL UNIQUE,
+            call_id TEXT,
+            line TEXT,
+            caller TEXT,
+            recorded_at REAL NOT NULL,
+            expected_duration_s REAL,
+            state TEXT NOT NULL,
+            path TEXT,
+            size_bytes INTEGER,
+            duration_s REAL,
+            sample_rate INTEGER,
+            transcript TEXT,
+            transcript_error TEXT,
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        "CREATE INDEX voicemails_by_state ON voicemails(state)",
+        """CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            voicemail_id INTEGER NOT NULL REFERENCES voicemails(id),
+            channel TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (voicemail_id, channel)
+        )""",
+    ),
+)
+
+LATEST_VERSION = len(MIGRATIONS)
+"""The schema version this code reads and writes."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version recorded in the database file (0 for a new file)."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
+    """Apply the migrations after the file's version up to ``target``; return the new version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    current = schema_version(conn)
+    if current > LATEST_VERSION:
+        raise StoreError(
+            f"the store has schema version {current}, newer than this ari_app "
+            f"(knows up to {LATEST_VERSION}); upgrade ari_app"
+        )
+    for version in range(current + 1, target + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        log.info("store migrated to schema version %d", version)
+    return max(current, target)

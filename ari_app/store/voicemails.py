@@ -1,0 +1,202 @@
+"""The voicemail job rows: each step of saving a voicemail is committed here before the next."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from ari_app.store.errors import StoreError
+from ari_app.store.models import Notification, VoicemailRecord, VoicemailState, to_epoch
+from ari_app.store.writer import StoreWriter
+
+VOICEMAIL_COLUMNS = (
+    "id, recording_name, call_id, line, caller, recorded_at, expected_duration_s, state, path, "
+    "size_bytes, duration_s, sample_rate, transcript, transcript_error, error, attempts, "
+    "created_at, updated_at"
+)
+
+
+def voicemail_from_row(row: tuple[Any, ...]) -> VoicemailRecord:
+    """Build a record from a row selected with ``VOICEMAIL_COLUMNS``."""
+    return VoicemailRecord(*row)
+
+
+def _now() -> float:
+    return to_epoch(None)
+
+
+def _set(conn: sqlite3.Connection, job_id: int, **columns: Any) -> None:
+    columns["updated_at"] = _now()
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    cursor = conn.execute(
+        f"UPDATE voicemails SET {assignments} WHERE id = ?", (*columns.values(), job_id)
+    )
+    if cursor.rowcount == 0:
+        raise StoreError(f"no voicemail job {job_id}")
+
+
+class VoicemailStore:
+    """The write side of voicemail jobs and their notifications."""
+
+    def __init__(self, writer: StoreWriter) -> None:
+        self._writer = writer
+
+    async def create_job(
+        self,
+        recording_name: str,
+        *,
+        call_id: str | None,
+        line: str | None,
+        caller: str | None,
+        recorded_at: datetime | None = None,
+        expected_duration_s: float | None = None,
+    ) -> VoicemailRecord:
+        """Write the job row (state ``pending``) before anything is fetched; idempotent by name."""
+        when = to_epoch(recorded_at)
+        now = _now()
+
+        def write(conn: sqlite3.Connection) -> VoicemailRecord:
+            conn.execute(
+                "INSERT INTO voicemails (recording_name, call_id, line, caller, recorded_at, "
+                "expected_duration_s, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) "
+                "ON CONFLICT (recording_name) DO NOTHING",
+                (recording_name, call_id, line, caller, when, expected_duration_s, now, now),
+            )
+            row = conn.execute(
+                f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails WHERE recording_name = ?",
+                (recording_name,),
+            ).fetchone()
+            return voicemail_from_row(row)
+
+        return await self._writer.write(write)
+
+    async def count_attempt(self, job_id: int) -> int:
+        """Count one more attempt at the job; return the new count."""
+
+        def write(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "UPDATE voicemails SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (_now(), job_id),
+            )
+            row = conn.execute("SELECT attempts FROM voicemails WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no voicemail job {job_id}")
+            return int(row[0])
+
+        return await self._writer.write(write)
+
+    async def mark_stored(
+        self, job_id: int, *, path: str, size_bytes: int, duration_s: float, sample_rate: int
+    ) -> None:
+        """Record that the audio is on our disk and verified."""
+        await self._writer.write(
+            lambda conn: _set(
+                conn,
+                job_id,
+                state=VoicemailState.STORED.value,
+                path=path,
+                size_bytes=size_bytes,
+                duration_s=duration_s,
+                sample_rate=sample_rate,
+                error=None,
+            )
+        )
+
+    async def mark_saved(
+        self,
+        job_id: int,
+        *,
+        transcript: str | None,
+        transcript_error: str | None,
+        notify_channels: tuple[str, ...] = (),
+    ) -> None:
+        """Record the transcript and owe the notifications, in one transaction."""
+        now = _now()
+
+        def write(conn: sqlite3.Connection) -> None:
+            _set(
+                conn,
+                job_id,
+                state=VoicemailState.SAVED.value,
+                transcript=transcript,
+                transcript_error=transcript_error,
+            )
+            for channel in notify_channels:
+                conn.execute(
+                    "INSERT INTO notifications (voicemail_id, channel, state, created_at, "
+                    "updated_at) VALUES (?, ?, 'pending', ?, ?) "
+                    "ON CONFLICT (voicemail_id, channel) DO NOTHING",
+                    (job_id, channel, now, now),
+                )
+
+        await self._writer.write(write)
+
+    async def mark_done(self, job_id: int) -> None:
+        """Record that Asterisk's copy is deleted: the job is finished."""
+        await self._writer.write(
+            lambda conn: _set(conn, job_id, state=VoicemailState.DONE.value, error=None)
+        )
+
+    async def mark_failed(self, job_id: int, error: str) -> None:
+        """Give up on the job, saying why."""
+        await self._writer.write(
+            lambda conn: _set(conn, job_id, state=VoicemailState.FAILED.value, error=error)
+        )
+
+    async def note_error(self, job_id: int, error: str) -> None:
+        """Record the last error of a job that will be retried."""
+        await self._writer.write(lambda conn: _set(conn, job_id, error=error))
+
+    async def unfinished(self) -> list[VoicemailRecord]:
+        """Jobs not yet done or failed, oldest first (read on the writer, so it sees all writes)."""
+
+        def read(conn: sqlite3.Connection) -> list[VoicemailRecord]:
+            rows = conn.execute(
+                f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails "
+                "WHERE state NOT IN ('done', 'failed') ORDER BY id"
+            ).fetchall()
+            return [voicemail_from_row(r) for r in rows]
+
+        return await self._writer.write(read)
+
+    async def get(self, job_id: int) -> VoicemailRecord:
+        """One job as the writer sees it."""
+
+        def read(conn: sqlite3.Connection) -> VoicemailRecord:
+            row = conn.execute(
+                f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no voicemail job {job_id}")
+            return voicemail_from_row(row)
+
+        return await self._writer.write(read)
+
+    async def pending_notifications(self) -> list[Notification]:
+        """Notifications not yet sent or given up, oldest first."""
+
+        def read(conn: sqlite3.Connection) -> list[Notification]:
+            rows = conn.execute(
+                "SELECT id, voicemail_id, channel, state, attempts, last_error "
+                "FROM notifications WHERE state = 'pending' ORDER BY id"
+            ).fetchall()
+            return [Notification(*r) for r in rows]
+
+        return await self._writer.write(read)
+
+    async def notification_attempt(
+        self, notification_id: int, *, ok: bool, error: str | None, give_up: bool
+    ) -> None:
+        """Record one delivery attempt: sent, still pending, or failed for good."""
+        state = "sent" if ok else ("failed" if give_up else "pending")
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE notifications SET attempts = attempts + 1, state = ?, last_error = ?, "
+                "updated_at = ? WHERE id = ?",
+                (state, error, _now(), notification_id),
+            )
+
+        await self._writer.write(write)
