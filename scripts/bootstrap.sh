@@ -10,6 +10,8 @@ apt_packages=(espeak-ng libespeak-ng1)
 if [ "$purpose" = test ]; then
   # Real telephone recordings used by the recognition tests.
   apt_packages+=(asterisk-core-sounds-en-wav)
+  # envsubst, which the lab's Asterisk start script uses (tests/lab runs that script).
+  apt_packages+=(gettext-base)
   # Headless browser for the dashboard test (driven by Playwright).
   apt_packages+=(chromium)
 fi
