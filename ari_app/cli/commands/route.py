@@ -1,0 +1,56 @@
+"""``ari-app route --line NAME --at ISO8601``: dry-run the routing plan of a line at a moment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ari_app.config import ConfigError, load_config
+from ari_app.routing.plan import describe, plan_call
+
+
+def register(sub: Any) -> None:
+    """Add the ``route`` command."""
+    parser = sub.add_parser("route", help="print the routing plan of a line at a moment")
+    parser.add_argument("--line", required=True, help="line name from lines.yaml")
+    parser.add_argument(
+        "--at",
+        help="ISO 8601 moment; without an offset it is read in the line's time zone (default: now)",
+    )
+    parser.add_argument("--topic", help="pretend the handoff matched this routing topic")
+    parser.add_argument(
+        "-c", "--config", type=Path, default=Path("config"), help="config directory"
+    )
+    parser.set_defaults(handler=run)
+
+
+def _fail(message: str) -> int:
+    print(f"ari-app route: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the plan, or a one-line error with exit status 2."""
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        return _fail(f"{len(err.problems)} config problem(s), first: {err.problems[0]}")
+    line = config.lines.get(args.line)
+    if line is None:
+        return _fail(f"unknown line {args.line!r}; known lines: {', '.join(sorted(config.lines))}")
+    tz = ZoneInfo(line.timezone)
+    if args.at is None:
+        moment = datetime.now(tz)
+    else:
+        try:
+            moment = datetime.fromisoformat(args.at)
+        except ValueError:
+            return _fail(f"cannot read time {args.at!r}; use ISO 8601 like 2026-12-01T10:30")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+    print(describe(plan_call(config, args.line, moment, topic=args.topic)))
+    return 0

@@ -1,0 +1,286 @@
+"""The one configuration schema: pydantic models for app.yaml, people.yaml and lines.yaml.
+
+Every model forbids unknown keys, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
+
+from ari_app.config.values import (
+    WEEKDAYS,
+    DateSpec,
+    DayRule,
+    TimeRange,
+    check_no_overlap,
+    parse_date_spec,
+    parse_day_rule,
+    parse_time_range,
+    parse_timezone,
+)
+
+Name = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+"""Names of lines, users and teams: letters, digits, ``_ . -``."""
+Text = Annotated[str, Field(min_length=1)]
+Range = Annotated[TimeRange, BeforeValidator(parse_time_range)]
+
+
+def _no_overlap(ranges: list[TimeRange]) -> list[TimeRange]:
+    check_no_overlap(ranges)
+    return ranges
+
+
+DayHours = Annotated[list[Range], AfterValidator(_no_overlap)]
+
+
+class Model(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+# --- app.yaml -------------------------------------------------------------------------
+
+
+class AriSettings(Model):
+    """How to reach Asterisk's REST Interface."""
+
+    url: Annotated[str, Field(pattern=r"^https?://")] = "http://127.0.0.1:8088"
+    username: Text = "ari_app"
+    password_env: Text = "ARI_PASSWORD"
+    """Name of the environment variable holding the ARI password."""
+    app: Name = "ari-app"
+    """Stasis application name used in the dialplan."""
+
+
+class MediaSettings(Model):
+    """External media between Asterisk and us."""
+
+    transport: Literal["rtp", "websocket"] = "rtp"
+    format: Literal["slin16", "ulaw"] = "slin16"
+    bind_host: Text = "127.0.0.1"
+    advertise_host: Text = "127.0.0.1"
+    port_range: tuple[
+        Annotated[int, Field(ge=1024, le=65535)], Annotated[int, Field(ge=1024, le=65535)]
+    ] = (
+        40000,
+        40999,
+    )
+
+    @model_validator(mode="after")
+    def _ports_ordered(self) -> Self:
+        if self.port_range[1] < self.port_range[0]:
+            raise ValueError("port_range must be [low, high] with low <= high")
+        return self
+
+
+class SpeechSettings(Model):
+    """Local speech engines."""
+
+    asr_engine: Literal["pocketsphinx", "vosk"] = "pocketsphinx"
+    vosk_model: str | None = None
+    """Directory of an unpacked vosk model (for asr_engine: vosk)."""
+
+
+class StoreSettings(Model):
+    """Where call records and voicemail live (relative paths are from the working directory)."""
+
+    path: Text = "var/ari_app.sqlite3"
+    voicemail_dir: Text = "var/voicemail"
+
+
+class AppSettings(Model):
+    """Process-wide settings (app.yaml)."""
+
+    ari: AriSettings = AriSettings()
+    media: MediaSettings = MediaSettings()
+    speech: SpeechSettings = SpeechSettings()
+    store: StoreSettings = StoreSettings()
+
+
+# --- people.yaml ----------------------------------------------------------------------
+
+
+class User(Model):
+    """A person who can take calls at one endpoint."""
+
+    name: Text
+    endpoint: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+/\S+$")]
+    """Asterisk endpoint, ``TECH/resource`` (e.g. ``PJSIP/201``)."""
+
+
+class Team(Model):
+    """People rung together for a handed-off call."""
+
+    name: Text | None = None
+    members: Annotated[list[Name], Field(min_length=1)]
+    strategy: Literal["ringall", "sequential", "round_robin", "longest_idle"] = "ringall"
+    attempt_timeout: PositiveFloat = 20.0
+    """Seconds one attempt rings before moving on."""
+    overall_timeout: PositiveFloat = 60.0
+    """Seconds the whole team may ring before falling back."""
+    fallback: Name | None = None
+    """Team rung when nobody in this one answers."""
+
+    @model_validator(mode="after")
+    def _members_once(self) -> Self:
+        seen: set[str] = set()
+        for member in self.members:
+            if member in seen:
+                raise ValueError(f"member {member!r} is listed twice")
+            seen.add(member)
+        return self
+
+
+class People(Model):
+    """people.yaml: users and teams."""
+
+    users: dict[Name, User] = {}
+    teams: dict[Name, Team] = {}
+
+
+# --- lines.yaml -----------------------------------------------------------------------
+
+
+class AiAgent(Model):
+    """The AI agent on a line."""
+
+    enabled: bool = True
+    greeting: Text = "Thank you for calling. How can I help you?"
+    voice: Text = "en-us"
+    rate: Annotated[int, Field(ge=80, le=400)] = 165
+    """Speaking rate in words per minute."""
+    knowledge_base: Text = "knowledge"
+    """Folder of the knowledge base, relative to the config directory."""
+
+
+class WeeklyHours(Model):
+    """Opening ranges for each weekday; a missing day is closed."""
+
+    monday: DayHours = []
+    tuesday: DayHours = []
+    wednesday: DayHours = []
+    thursday: DayHours = []
+    friday: DayHours = []
+    saturday: DayHours = []
+    sunday: DayHours = []
+
+    def on(self, weekday: int) -> list[TimeRange]:
+        """Ranges of ``weekday`` (0 = Monday)."""
+        ranges: list[TimeRange] = getattr(self, WEEKDAYS[weekday])
+        return ranges
+
+    @model_validator(mode="after")
+    def _overnight_fits(self) -> Self:
+        for index, day in enumerate(WEEKDAYS):
+            spill = [r for r in self.on(index) if r.overnight]
+            nxt = WEEKDAYS[(index + 1) % 7]
+            for late in spill:
+                for early in self.on((index + 1) % 7):
+                    if early.start < late.end - 24 * 60:
+                        raise ValueError(
+                            f"{day} {late} runs into {nxt} {early}, which starts before it ends"
+                        )
+        return self
+
+
+class DateException(Model):
+    """A holiday (closed all day) or a day with special hours."""
+
+    name: Text
+    date: Annotated[DateSpec, BeforeValidator(parse_date_spec)] | None = None
+    rule: Annotated[DayRule, BeforeValidator(parse_day_rule)] | None = None
+    closed: bool = False
+    hours: DayHours | None = None
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> Self:
+        if (self.date is None) == (self.rule is None):
+            raise ValueError("give exactly one of 'date' or 'rule'")
+        if self.closed == (self.hours is not None):
+            raise ValueError("give either 'closed: true' or 'hours: [...]'")
+        return self
+
+
+class Topic(Model):
+    """Handoffs about a topic go to its own people."""
+
+    name: Name
+    phrases: Annotated[list[Text], Field(min_length=1)]
+    targets: Annotated[list[Name], Field(min_length=1)]
+
+
+class Routing(Model):
+    """Who gets a call, in hours."""
+
+    in_hours: Literal["ai_first", "people_first"] = "ai_first"
+    targets: Annotated[list[Name], Field(min_length=1)]
+    """Users or teams rung, in order, when the call goes to people."""
+    topics: list[Topic] = []
+
+
+class Handoff(Model):
+    """When the AI agent hands over."""
+
+    phrases: list[Text] = []
+    """Custom phrases that send the caller to a person at once."""
+    max_failed_turns: PositiveInt = 2
+    max_silences: PositiveInt = 2
+    whisper: bool = True
+
+
+class Voicemail(Model):
+    """What a caller hears before leaving a message, and the recording limits."""
+
+    greeting_in_hours: Text
+    greeting_after_hours: Text
+    """May contain ``{next_opening}``."""
+    max_seconds: PositiveInt = 120
+    silence_seconds: PositiveFloat = 5.0
+
+
+class Line(Model):
+    """One calling channel (a DID / dialplan entry) with its own settings."""
+
+    name: Text | None = None
+    did: str | None = None
+    timezone: Annotated[str, BeforeValidator(parse_timezone)]
+    language: Text = "en-US"
+    ai_agent: AiAgent = AiAgent()
+    hours: WeeklyHours = WeeklyHours()
+    exceptions: list[DateException] = []
+    routing: Routing
+    handoff: Handoff = Handoff()
+    voicemail: Voicemail
+
+
+class LinesFile(Model):
+    """lines.yaml."""
+
+    lines: Annotated[dict[Name, Line], Field(min_length=1)]
+
+
+class Config(Model):
+    """Everything ari_app reads from a config directory, validated together."""
+
+    config_dir: Path
+    app: AppSettings
+    users: dict[str, User]
+    teams: dict[str, Team]
+    lines: dict[str, Line]
+
+    def knowledge_dir(self, line: str) -> Path:
+        """The knowledge-base folder of ``line``."""
+        return self.config_dir / self.lines[line].ai_agent.knowledge_base
