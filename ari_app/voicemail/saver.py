@@ -1,0 +1,177 @@
+"""Saving voicemails so that none is ever lost.
+
+The job row is committed before anything is fetched; then, each step committed before
+the next: fetch the recording from Asterisk, write it atomically, verify it (state
+``stored``), transcribe it and record caller, time, duration and transcript (``saved``),
+and only then delete Asterisk's copy (``done``). A crash anywhere leaves a job that
+``resume()`` finishes on the next start; every step is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from ari_app.store import Store, VoicemailRecord, VoicemailState
+from ari_app.voicemail.errors import RecordingInvalid, RecordingNotFound, VoicemailError
+from ari_app.voicemail.files import safe_name, verify_wav, write_atomic
+from ari_app.voicemail.source import RecordingSource
+from ari_app.voicemail.transcribe import Transcriber
+from ari_app.web import metrics
+
+log = logging.getLogger(__name__)
+
+Checkpoint = Callable[[str, VoicemailRecord], Awaitable[None]]
+"""Called after each committed step (``job_written``, ``stored``, ``saved``, ``done``)."""
+
+
+async def _no_checkpoint(step: str, job: VoicemailRecord) -> None:
+    return None
+
+
+class VoicemailSaver:
+    """Runs voicemail jobs against a recording source, the store and a voicemail directory."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: RecordingSource,
+        voicemail_dir: Path,
+        transcriber: Transcriber | None,
+        *,
+        notify_channels: tuple[str, ...] = (),
+        max_attempts: int = 5,
+        checkpoint: Checkpoint | None = None,
+        on_saved: Callable[[VoicemailRecord], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._source = source
+        self._dir = Path(voicemail_dir)
+        self._transcriber = transcriber
+        self._channels = notify_channels
+        self._max_attempts = max_attempts
+        self._checkpoint = checkpoint or _no_checkpoint
+        self._on_saved = on_saved
+        self._lock = asyncio.Lock()
+
+    async def accept(
+        self,
+        recording_name: str,
+        *,
+        call_id: str | None,
+        line: str | None,
+        caller: str | None,
+        recorded_at: datetime | None = None,
+        expected_duration_s: float | None = None,
+    ) -> VoicemailRecord:
+        """A recording finished: write the job row, then save it; return the job's final row."""
+        job = await self._store.voicemails.create_job(
+            recording_name,
+            call_id=call_id,
+            line=line,
+            caller=caller,
+            recorded_at=recorded_at,
+            expected_duration_s=expected_duration_s,
+        )
+        log.info("voicemail job %d for recording %s written", job.id, recording_name)
+        await self._checkpoint("job_written", job)
+        return await self.process(job)
+
+    async def resume(self) -> list[VoicemailRecord]:
+        """Finish every job a previous run left unfinished (call at start-up)."""
+        jobs = await self._store.voicemails.unfinished()
+        if jobs:
+            log.warning("resuming %d unfinished voicemail job(s)", len(jobs))
+        return [await self.process(job) for job in jobs]
+
+    async def process(self, job: VoicemailRecord) -> VoicemailRecord:
+        """Carry one job forward from its committed state; transient failures are retried later."""
+        async with self._lock:
+            try:
+                await self._steps(job)
+            except RecordingInvalid as exc:
+                log.error("voicemail job %d: %s; Asterisk's copy is kept", job.id, exc)
+                await self._store.voicemails.mark_failed(job.id, str(exc))
+                metrics.VOICEMAILS.inc(result="failed")
+            except (VoicemailError, OSError) as exc:
+                attempts = await self._store.voicemails.get(job.id)
+                if attempts.attempts >= self._max_attempts:
+                    log.error(
+                        "voicemail job %d gave up after %d attempts: %s",
+                        job.id,
+                        attempts.attempts,
+                        exc,
+                    )
+                    await self._store.voicemails.mark_failed(job.id, str(exc))
+                    metrics.VOICEMAILS.inc(result="failed")
+                else:
+                    log.warning("voicemail job %d will be retried: %s", job.id, exc)
+                    await self._store.voicemails.note_error(job.id, str(exc))
+            return await self._store.voicemails.get(job.id)
+
+    async def _steps(self, job: VoicemailRecord) -> None:
+        vm = self._store.voicemails
+        await vm.count_attempt(job.id)
+        state = job.state
+        path = Path(job.path) if job.path else None
+        if state == VoicemailState.STORED.value and (path is None or not path.exists()):
+            state = VoicemailState.PENDING.value
+        if state == VoicemailState.PENDING.value:
+            path = await self._fetch_and_store(job)
+            state = VoicemailState.STORED.value
+            await self._checkpoint("stored", await vm.get(job.id))
+        if state == VoicemailState.STORED.value:
+            assert path is not None
+            transcript, error = await self._transcribe(job, path)
+            await vm.mark_saved(
+                job.id,
+                transcript=transcript,
+                transcript_error=error,
+                notify_channels=self._channels,
+            )
+            state = VoicemailState.SAVED.value
+            await self._checkpoint("saved", await vm.get(job.id))
+        if state == VoicemailState.SAVED.value:
+            try:
+                await self._source.delete(job.recording_name)
+            except RecordingNotFound:
+                log.info("voicemail job %d: Asterisk's copy was already gone", job.id)
+            await vm.mark_done(job.id)
+            done = await vm.get(job.id)
+            metrics.VOICEMAILS.inc(result="saved")
+            log.info("voicemail %d saved at %s (%.1f s)", job.id, done.path, done.duration_s or 0)
+            if self._on_saved is not None:
+                self._on_saved(done)
+            await self._checkpoint("done", done)
+
+    async def _fetch_and_store(self, job: VoicemailRecord) -> Path:
+        try:
+            data = await self._source.fetch(job.recording_name)
+        except RecordingNotFound as exc:
+            raise RecordingInvalid(
+                f"recording {job.recording_name!r} is not on Asterisk and was never saved"
+            ) from exc
+        path = self._dir / f"{job.id:06d}-{safe_name(job.recording_name)}.wav"
+        await asyncio.to_thread(write_atomic, path, data)
+        info = await asyncio.to_thread(verify_wav, path, len(data), job.expected_duration_s)
+        await self._store.voicemails.mark_stored(
+            job.id,
+            path=str(path),
+            size_bytes=info.size_bytes,
+            duration_s=info.duration_s,
+            sample_rate=info.sample_rate,
+        )
+        return path
+
+    async def _transcribe(self, job: VoicemailRecord, path: Path) -> tuple[str | None, str | None]:
+        if self._transcriber is None:
+            return None, "no transcriber configured"
+        audio = await asyncio.to_thread(path.read_bytes)
+        try:
+            return (await self._transcriber(audio)).strip(), None
+        except Exception as exc:
+            log.warning("voicemail job %d: transcription failed: %s", job.id, exc)
+            return None, f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,99 @@
+"""Voicemail notification by webhook: a JSON POST signed with HMAC-SHA256.
+
+The receiver checks ``X-Ari-App-Signature: sha256=<hex>``, the HMAC-SHA256 with the
+shared secret of ``<X-Ari-App-Timestamp>.<raw body>``, and rejects old timestamps.
+The secret comes from the environment variable named in the settings, never from YAML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import time
+from typing import Any
+
+import aiohttp
+
+from ari_app.store import VoicemailRecord
+from ari_app.voicemail.errors import NotifyError, VoicemailError
+
+SIGNATURE_HEADER = "X-Ari-App-Signature"
+TIMESTAMP_HEADER = "X-Ari-App-Timestamp"
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The signature header value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def verify(
+    secret: bytes,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    now: float,
+    max_age_s: float = 300,
+) -> bool:
+    """True if ``signature`` is right for ``body`` and ``timestamp`` is within ``max_age_s``."""
+    try:
+        age = abs(now - float(timestamp))
+    except ValueError:
+        return False
+    return age <= max_age_s and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def voicemail_payload(vm: VoicemailRecord) -> dict[str, Any]:
+    """What a notification says about a voicemail."""
+    data = vm.to_json()
+    keys = (
+        "id",
+        "recording_name",
+        "call_id",
+        "line",
+        "caller",
+        "recorded_at",
+        "duration_s",
+        "transcript",
+        "path",
+    )
+    return {"event": "voicemail.saved", "voicemail": {k: data[k] for k in keys}}
+
+
+class WebhookChannel:
+    """POSTs the signed payload to one URL; any non-2xx answer or network error is a failure."""
+
+    name = "webhook"
+
+    def __init__(self, url: str, secret_env: str, *, timeout_s: float = 10.0) -> None:
+        secret = os.environ.get(secret_env, "")
+        if not secret:
+            raise VoicemailError(
+                f"webhook secret: environment variable {secret_env} is not set or empty"
+            )
+        self.url = url
+        self._secret = secret.encode("utf-8")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def send(self, vm: VoicemailRecord) -> None:
+        """Deliver one notification."""
+        body = json.dumps(voicemail_payload(vm), sort_keys=True).encode("utf-8")
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
+        }
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout) as session,
+                session.post(self.url, data=body, headers=headers) as resp,
+            ):
+                if not 200 <= resp.status < 300:
+                    text = (await resp.text())[:200]
+                    raise NotifyError(f"webhook {self.url} answered {resp.status}: {text}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise NotifyError(f"webhook {self.url}: {type(exc).__name__}: {exc}") from exc
