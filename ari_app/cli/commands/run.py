@@ -1,0 +1,140 @@
+"""``ari-app run -c DIR``: start the front desk against the Asterisk named in app.yaml.
+
+For now this is the start-up check only: it loads the configuration, asks ARI for
+``GET /ari/asterisk/info`` with the configured user, and says in one line what is
+wrong when Asterisk cannot be reached or refuses the credentials, naming the URL and
+the user. The call loop (issue 6) is not built yet, so a successful check ends with a
+line saying so and a non-zero exit status as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from ari_app.config import ConfigError, load_config
+from ari_app.errors import AriAppError, Stage
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+class AriStartupError(AriAppError):
+    """ARI cannot be used at start-up; the message is one line naming URL and user."""
+
+    stage = Stage.ARI
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class AriUnreachable(AriStartupError):
+    """Nothing answered at the ARI URL (refused, no route, unknown host, timeout)."""
+
+
+class AriRefused(AriStartupError):
+    """Asterisk answered 401: the user or password is wrong."""
+
+
+class AriUnexpected(AriStartupError):
+    """Asterisk answered with another error status (e.g. 404 when res_ari is not loaded)."""
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` command."""
+    parser = sub.add_parser("run", help="run the front desk against Asterisk (ARI)")
+    parser.add_argument(
+        "-c", "--config", type=Path, default=Path("config"), help="config directory"
+    )
+    parser.add_argument(
+        "--ari-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait for ARI at start-up (default %(default)s)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _reason(err: BaseException) -> str:
+    """A short, single-line reason for a failed connection."""
+    os_error = getattr(err, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.errno:
+        # asyncio words a refused connect as "Connect call failed (...)"; the errno is clearer.
+        text = os.strerror(os_error.errno)
+    elif isinstance(os_error, OSError) and os_error.strerror:
+        text = os_error.strerror
+    elif isinstance(err, TimeoutError):
+        text = "no answer in time"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
+async def check_ari(url: str, username: str, password: str, wait_seconds: float) -> dict[str, Any]:
+    """Ask ARI for ``/ari/asterisk/info`` as ``username``; return the info or raise.
+
+    Gives up after ``wait_seconds``. Raises ``AriUnreachable``, ``AriRefused`` or
+    ``AriUnexpected``, each with a one-line message naming ``url`` and ``username``.
+    """
+    base = url.rstrip("/")
+    target = f"{base}/ari/asterisk/info"
+    client_timeout = aiohttp.ClientTimeout(total=wait_seconds)
+    auth = aiohttp.BasicAuth(username, password)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=client_timeout) as session,
+            session.get(target, auth=auth) as response,
+        ):
+            if response.status == 401:
+                raise AriRefused(f"ARI refused the credentials of user {username} at {base} (401)")
+            if response.status != 200:
+                raise AriUnexpected(
+                    f"ARI at {base} answered {response.status} {response.reason} to "
+                    f"GET /ari/asterisk/info as {username}"
+                )
+            info = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, OSError) as err:
+        raise AriUnreachable(f"cannot reach ARI at {base} as {username}: {_reason(err)}") from err
+    except ValueError as err:
+        raise AriUnexpected(f"ARI at {base} answered something that is not JSON") from err
+    return info if isinstance(info, dict) else {}
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Check that ARI accepts the configured user; exit 1 with one line when it does not."""
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        print(f"ari-app run: {len(err.problems)} problem(s) in {args.config}", file=sys.stderr)
+        return 1
+    ari = config.app.ari
+    password = os.environ.get(ari.password_env)
+    if not password:
+        print(
+            f"ari-app run: the ARI password of user {ari.username} is not set: "
+            f"put it in the environment variable {ari.password_env}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        info = await check_ari(ari.url, ari.username, password, args.ari_timeout)
+    except AriStartupError as err:
+        print(f"ari-app run: {err}", file=sys.stderr)
+        return 1
+    version = (info.get("system") or {}).get("version", "unknown version")
+    print(
+        f"ari-app run: ARI at {ari.url.rstrip('/')} accepts user {ari.username} "
+        f"(Asterisk {version}); the call loop (issue 6) is not built yet, stopping",
+        file=sys.stderr,
+    )
+    return 1
+
+
+__all__ = ["AriRefused", "AriStartupError", "AriUnexpected", "AriUnreachable", "check_ari"]
