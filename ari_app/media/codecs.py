@@ -112,3 +112,24 @@ def decode(payload: bytes, fmt: WireFormat, pcm_rate: int) -> bytes:
     """Turn a wire payload of ``fmt`` into PCM at ``pcm_rate`` (resampling as needed)."""
     pcm = ulaw_decode(payload) if fmt.name == "ulaw" else swap_bytes(payload)
     return resample(pcm, fmt.sample_rate, pcm_rate)
+
+
+class StreamResampler:
+    """Resamples a stream of 16-bit PCM chunks without clicks at chunk edges (soxr stream)."""
+
+    def __init__(self, from_rate: int, to_rate: int) -> None:
+        self.from_rate = from_rate
+        self.to_rate = to_rate
+        self._stream = (
+            None
+            if from_rate == to_rate
+            else soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality="HQ")
+        )
+
+    def process(self, pcm: bytes) -> bytes:
+        """Resample the next chunk; output length varies slightly (filter delay)."""
+        if self._stream is None or not pcm:
+            return pcm
+        samples = np.frombuffer(pcm, dtype="<i2")
+        out = self._stream.resample_chunk(samples)
+        return np.asarray(out, dtype="<i2").tobytes()

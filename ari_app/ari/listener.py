@@ -1,0 +1,229 @@
+"""The events WebSocket with reconnect: an explicit state machine around ``/ari/events``.
+
+:class:`EventListener` connects, parses each message into a typed event and hands it to a
+callback (or its queue). When the socket drops it backs off (capped, jittered), logs the
+first failure as a warning and later ones at debug, reconnects, and then lists the channels
+still in our Stasis app and hands them to ``on_recovered`` so no call is orphaned.
+``sleep`` and ``rand`` are injectable so tests drive time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from ari_app.ari.client import AriClient
+from ari_app.ari.errors import AriError
+from ari_app.ari.events import AriEvent, MalformedEvent, parse_envelope, parse_event
+from ari_app.ari.models import Channel
+from ari_app.ari.reconnect import Backoff, ConnState
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[AriEvent], Awaitable[None] | None]
+RecoveredCallback = Callable[[list[Channel]], Awaitable[None] | None]
+SleepFn = Callable[[float], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class EventStats:
+    """Counters of the events connection."""
+
+    received: int = 0
+    malformed: int = 0
+    unknown: int = 0
+    handler_errors: int = 0
+    connects: int = 0
+    failures: int = 0
+
+
+class EventListener:
+    """Keeps the events WebSocket of ``client.app`` open and dispatches typed events."""
+
+    def __init__(
+        self,
+        client: AriClient,
+        on_event: EventCallback | None = None,
+        *,
+        on_recovered: RecoveredCallback | None = None,
+        backoff: Backoff | None = None,
+        sleep: SleepFn = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        subscribe_all: bool = False,
+        heartbeat: float = 10.0,
+        recover_on_first_connect: bool = False,
+    ) -> None:
+        self.client = client
+        self.on_event = on_event
+        self.on_recovered = on_recovered
+        self.backoff = backoff or Backoff()
+        self.subscribe_all = subscribe_all
+        self.heartbeat = heartbeat
+        self.recover_on_first_connect = recover_on_first_connect
+        self.stats = EventStats()
+        self.state = ConnState.IDLE
+        self.connected = asyncio.Event()
+        self.queue: asyncio.Queue[AriEvent] = asyncio.Queue()
+        self._sleep = sleep
+        self._rand = rand
+        self._task: asyncio.Task[None] | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._state_listeners: list[Callable[[ConnState], None]] = []
+
+    def is_stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self.state is ConnState.STOPPED
+
+    def on_state(self, listener: Callable[[ConnState], None]) -> None:
+        """Call ``listener`` on every state change."""
+        self._state_listeners.append(listener)
+
+    def _set_state(self, state: ConnState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        if state is ConnState.CONNECTED:
+            self.connected.set()
+        else:
+            self.connected.clear()
+        for listener in self._state_listeners:
+            listener(state)
+
+    async def start(self) -> None:
+        """Start the connection task (returns at once; await ``connected`` to wait)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"ari-events-{self.client.app}")
+
+    async def stop(self) -> None:
+        """Close the socket, cancel any backoff timer and end the task."""
+        self._set_state(ConnState.STOPPED)
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                if not self._task.cancelled():
+                    raise
+            self._task = None
+
+    async def drop(self) -> None:
+        """Close the current socket as if the network dropped it (it will reconnect)."""
+        if self._ws is not None:
+            await self._ws.close()
+
+    def __aiter__(self) -> AsyncIterator[AriEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[AriEvent]:
+        while True:
+            yield await self.queue.get()
+
+    async def _run(self) -> None:
+        failures = 0
+        ever_connected = False
+        while not self.is_stopped():
+            self._set_state(ConnState.CONNECTING)
+            try:
+                ws = await self.client.session.ws_connect(
+                    self.client.events_url,
+                    params={
+                        "app": self.client.app,
+                        "subscribeAll": "true" if self.subscribe_all else "false",
+                    },
+                    headers=self.client.auth_headers,
+                    heartbeat=self.heartbeat,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=self.client.timeout),
+                )
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                failures += 1
+                self.stats.failures += 1
+                self._log_failure(failures, f"cannot connect: {exc}")
+                await self._back_off(failures)
+                continue
+            self._ws = ws
+            self.stats.connects += 1
+            recovering = ever_connected or failures > 0 or self.recover_on_first_connect
+            if failures or ever_connected:
+                log.info("ARI events connected again after %d failed attempt(s)", failures)
+            failures = 0
+            ever_connected = True
+            self._set_state(ConnState.CONNECTED)
+            if recovering:
+                await self._recover()
+            await self._read(ws)
+            self._ws = None
+            if self.is_stopped():
+                break
+            failures = 1
+            self.stats.failures += 1
+            self._log_failure(failures, "connection closed")
+            await self._back_off(failures)
+        self._set_state(ConnState.STOPPED)
+
+    def _log_failure(self, failures: int, what: str) -> None:
+        if failures == 1:
+            log.warning("ARI events WebSocket %s; reconnecting with backoff", what)
+        else:
+            log.debug("ARI events WebSocket %s (attempt %d)", what, failures)
+
+    async def _back_off(self, failures: int) -> None:
+        if self.is_stopped():
+            return
+        self._set_state(ConnState.BACKOFF)
+        await self._sleep(self.backoff.delay(failures, self._rand()))
+
+    async def _recover(self) -> None:
+        try:
+            channels = await self.client.channels_in_app()
+        except AriError as exc:
+            log.warning("could not list channels after reconnect: %s", exc)
+            return
+        log.info("%d channel(s) still in app %s after reconnect", len(channels), self.client.app)
+        if self.on_recovered is not None:
+            result = self.on_recovered(channels)
+            if inspect.isawaitable(result):
+                await result
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                await self.dispatch(msg.data)
+            elif msg.type is aiohttp.WSMsgType.BINARY:
+                self.stats.malformed += 1
+                log.warning("binary message on the ARI events socket ignored")
+            else:
+                break
+
+    async def dispatch(self, text: str | bytes) -> None:
+        """Parse one message and hand the typed event on; bad ones are counted and skipped."""
+        self.stats.received += 1
+        try:
+            event = parse_event(parse_envelope(text))
+        except MalformedEvent as exc:
+            self.stats.malformed += 1
+            log.warning("malformed ARI event skipped (%d so far): %s", self.stats.malformed, exc)
+            return
+        if event is None:
+            self.stats.unknown += 1
+            log.debug("ARI event of unmodelled type ignored")
+            return
+        if self.on_event is None:
+            self.queue.put_nowait(event)
+            return
+        try:
+            result = self.on_event(event)
+            if inspect.isawaitable(result):
+                await result
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("ARI event handler failed on %s", event.type)

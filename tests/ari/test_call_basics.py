@@ -1,0 +1,132 @@
+"""A call over real loopback sockets: Stasis, answer, hangup, errors, teardown."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from ari_app.ari.client import AriClient, basic_auth_header
+from ari_app.ari.errors import BadRequest, ChannelGone, NotFound, Unauthorized
+from ari_app.ari.events import (
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelHangupRequest,
+    ChannelStateChange,
+    StasisEnd,
+    StasisStart,
+)
+from ari_app.ari.listener import EventListener
+from ari_app.testing.event_log import APP, EventLog
+from ari_app.testing.fake_asterisk import FakeAsterisk
+
+
+async def test_inbound_call_enters_stasis_is_answered_and_hung_up(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    _, log = events
+    call = await fake.place_call(
+        did="5551000", caller_number="+15557654321", caller_name="Ann", args=["main", "x"]
+    )
+    start = await log.wait_for(StasisStart)
+    assert start.args == ("main", "x")
+    assert start.channel.caller.number == "+15557654321"
+    assert start.channel.caller.name == "Ann"
+    assert start.channel.dialplan.exten == "5551000"
+    assert start.channel.state == "Ring"
+    assert start.channel.in_stasis_app(APP)
+
+    await client.answer(call.channel_id)
+    change = await log.wait_for(ChannelStateChange)
+    assert change.channel.state == "Up"
+    assert (await client.get_channel(call.channel_id)).state == "Up"
+
+    await call.send_dtmf("5")
+    dtmf = await log.wait_for(ChannelDtmfReceived)
+    assert dtmf.digit == "5"
+
+    await call.hangup()
+    destroyed = await log.wait_for(ChannelDestroyed)
+    assert destroyed.cause == 16
+    assert log.types(call.channel_id) == [
+        "StasisStart",
+        "ChannelStateChange",
+        "ChannelDtmfReceived",
+        "ChannelHangupRequest",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
+    assert await client.list_channels() == []
+    assert await client.list_bridges() == []
+
+
+async def test_app_hangup_emits_stasis_end_and_destroyed(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    _, log = events
+    call = await fake.place_call()
+    await log.wait_for(StasisStart)
+    await client.hangup(call.channel_id, reason="normal")
+    await log.wait_for(ChannelDestroyed)
+    assert log.types(call.channel_id) == ["StasisStart", "StasisEnd", "ChannelDestroyed"]
+    assert not any(isinstance(e, ChannelHangupRequest) for e in log.events)
+    assert call.state == "Gone"
+
+
+async def test_channel_gone_is_a_typed_error(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    _, log = events
+    call = await fake.place_call()
+    await log.wait_for(StasisStart)
+    await call.hangup()
+    await log.wait_for(StasisEnd)
+    with pytest.raises(ChannelGone):
+        await client.answer(call.channel_id)
+    with pytest.raises(ChannelGone):
+        await client.play(call.channel_id, "sound:hello")
+    with pytest.raises(NotFound) as bridge_error:
+        await client.get_bridge("nope")
+    assert not isinstance(bridge_error.value, ChannelGone)
+
+
+async def test_missing_required_parameter_is_400(fake: FakeAsterisk, client: AriClient) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{fake.ari_url}/channels/externalMedia",
+            params={"app": APP, "external_host": "127.0.0.1:4000"},
+            headers={"Authorization": fake.auth_header},
+        ) as resp,
+    ):
+        assert resp.status == 400
+        assert "format" in (await resp.json())["message"]
+    with pytest.raises(BadRequest):
+        await client.external_media("bogus", external_host="127.0.0.1:4000")
+
+
+async def test_auth_is_required(fake: FakeAsterisk) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{fake.ari_url}/asterisk/info") as resp:
+            assert resp.status == 401
+            assert resp.headers["WWW-Authenticate"].startswith("Basic")
+        async with http.get(
+            f"{fake.ari_url}/asterisk/info",
+            headers={"Authorization": basic_auth_header(fake.username, "wrong")},
+        ) as resp:
+            assert resp.status == 401
+        async with http.get(
+            f"{fake.ari_url}/asterisk/info",
+            params={"api_key": f"{fake.username}:{fake.password}"},
+        ) as resp:
+            assert resp.status == 200
+    wrong = AriClient(fake.ari_url, fake.username, "wrong", APP)
+    with pytest.raises(Unauthorized):
+        await wrong.asterisk_info()
+    await wrong.close()
+
+
+async def test_asterisk_info(client: AriClient) -> None:
+    info = await client.asterisk_info()
+    assert info["system"]["version"].startswith("22.")
+    only = await client.asterisk_info(only=["system"])
+    assert set(only) == {"system"}
