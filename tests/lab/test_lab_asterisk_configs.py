@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests/lab/lab_asterisk_conf.py as tests.lab.lab_asterisk_conf
+from ari_app.config import Config, load_config  # noqa: E402
 from tests.lab.lab_asterisk_conf import (  # noqa: E402
     ConfError,
     ConfFile,
@@ -36,26 +35,10 @@ FREEPBX_CONTEXTS = {"ext-local", "from-internal", "ext-group", "from-did-direct"
 SECRET = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 
-def load_yaml(name: str) -> dict[str, Any]:
-    """One of the app's YAML files as plain data."""
-    data = yaml.safe_load((CONFIG / name).read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
 @pytest.fixture(scope="module")
-def app_yaml() -> dict[str, Any]:
-    return load_yaml("app.yaml")
-
-
-@pytest.fixture(scope="module")
-def lines_yaml() -> dict[str, Any]:
-    return load_yaml("lines.yaml")
-
-
-@pytest.fixture(scope="module")
-def people_yaml() -> dict[str, Any]:
-    return load_yaml("people.yaml")
+def config() -> Config:
+    """config/ read by the app's own loader (validated: a bad file fails here)."""
+    return load_config(CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -72,18 +55,16 @@ def conf(name: str) -> ConfFile:
     return parse_file(LAB / name)
 
 
-def endpoints_of(target: str, people: dict[str, Any], seen: set[str] | None = None) -> list[str]:
+def endpoints_of(target: str, config: Config, seen: set[str] | None = None) -> list[str]:
     """The endpoints a routing target (user or team) rings, team fallbacks excluded."""
-    users = people.get("users") or {}
-    teams = people.get("teams") or {}
-    if target in users:
-        return [str(users[target]["endpoint"])]
+    if target in config.users:
+        return [config.users[target].endpoint]
     seen = seen or set()
     assert target not in seen, f"team {target} includes itself"
     seen.add(target)
     found: list[str] = []
-    for member in teams[target]["members"]:
-        found += endpoints_of(member, people, seen)
+    for member in config.teams[target].members:
+        found += endpoints_of(member, config, seen)
     return found
 
 
@@ -194,13 +175,11 @@ def stasis_steps(plan: Dialplan) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("path", [SNIPPET, FREEPBX], ids=lambda p: p.name)
-def test_stasis_app_name_and_lines_match_the_app_config(
-    path: Path, app_yaml: dict[str, Any], lines_yaml: dict[str, Any]
-) -> None:
+def test_stasis_app_name_and_lines_match_the_app_config(path: Path, config: Config) -> None:
     found = stasis_steps(dialplan_of([parse_file(path)]))
     assert found
-    assert {app for _, app, _ in found} == {app_yaml["ari"]["app"]}
-    assert {line for _, _, line in found} == set(lines_yaml["lines"])
+    assert {app for _, app, _ in found} == {config.app.ari.app}
+    assert {line for _, _, line in found} == set(config.lines)
 
 
 def fallback_of(plan: Dialplan, context: str, exten: str) -> tuple[str, str]:
@@ -231,11 +210,12 @@ def dial_and_voicemail(plan: Dialplan, context: str, exten: str) -> tuple[list[s
 
 
 def test_each_line_enters_stasis_then_falls_back_to_its_people_and_voicemail(
-    lab_dialplan: Dialplan, lines_yaml: dict[str, Any], people_yaml: dict[str, Any]
+    lab_dialplan: Dialplan, config: Config
 ) -> None:
     voicemail = conf("voicemail.conf")
-    for name, line in lines_yaml["lines"].items():
-        did = str(line["did"])
+    for name, line in config.lines.items():
+        assert line.did, f"line {name} has no DID"
+        did = line.did
         exten = lab_dialplan.match("ari-app-inbound", did)
         assert exten == did, f"line {name}: DID {did} has no extension in [ari-app-inbound]"
         steps = lab_dialplan.steps_of("ari-app-inbound", exten)
@@ -244,8 +224,8 @@ def test_each_line_enters_stasis_then_falls_back_to_its_people_and_voicemail(
         context, fb_exten = fallback_of(lab_dialplan, "ari-app-inbound", exten)
         dialled, then = dial_and_voicemail(lab_dialplan, context, fb_exten)
         wanted: list[str] = []
-        for target in line["routing"]["targets"]:
-            wanted += endpoints_of(target, people_yaml)
+        for target in line.routing.targets:
+            wanted += endpoints_of(target, config)
         assert dialled == wanted, f"line {name}: fallback rings {dialled}, routing says {wanted}"
         match = re.fullmatch(r"VoiceMail\((?P<box>[^@,]+)@(?P<ctx>[^,]+)(?:,.*)?\)", then)
         assert match, f"line {name}: an unanswered fallback must go to VoiceMail, not {then}"
@@ -260,35 +240,34 @@ def test_trunk_number_variants_reach_the_same_line(lab_dialplan: Dialplan) -> No
 
 
 def test_freepbx_fallback_rings_the_same_people_then_freepbx_voicemail(
-    freepbx_dialplan: Dialplan, lines_yaml: dict[str, Any], people_yaml: dict[str, Any]
+    freepbx_dialplan: Dialplan, config: Config
 ) -> None:
-    for name, line in lines_yaml["lines"].items():
+    for name, line in config.lines.items():
         context, exten = fallback_of(freepbx_dialplan, "ari-app-custom", name)
         dialled, then = dial_and_voicemail(freepbx_dialplan, context, exten)
         wanted: list[str] = []
-        for target in line["routing"]["targets"]:
-            wanted += endpoints_of(target, people_yaml)
+        for target in line.routing.targets:
+            wanted += endpoints_of(target, config)
         assert dialled == wanted
         assert re.fullmatch(r"Goto\(ext-local,vmu\d+,1\)", then), then
 
 
-def test_lab_phones_reach_the_line_and_every_agent(
-    lab_dialplan: Dialplan, people_yaml: dict[str, Any]
-) -> None:
+def test_lab_phones_reach_the_line_and_every_agent(lab_dialplan: Dialplan, config: Config) -> None:
     (target,) = goto_targets(lab_dialplan.steps_of("lab-phones", "500")[0])
     assert (target.context, target.exten) == ("ari-app-inbound", "+16175550142")
-    for user in people_yaml["users"].values():
-        number = str(user["endpoint"]).split("/", 1)[1]
+    for user in config.users.values():
+        number = user.endpoint.split("/", 1)[1]
         assert lab_dialplan.match("lab-phones", number) == number
 
 
 # --- pjsip, ARI, HTTP, modules, RTP ---------------------------------------------------------
 
 
-def test_every_agent_of_people_yaml_has_a_pjsip_endpoint(people_yaml: dict[str, Any]) -> None:
+def test_every_agent_of_people_yaml_has_a_pjsip_endpoint(config: Config) -> None:
     pjsip = conf("pjsip.conf")
-    for name, user in people_yaml["users"].items():
-        tech, resource = str(user["endpoint"]).split("/", 1)
+    assert config.users
+    for name, user in config.users.items():
+        tech, resource = user.endpoint.split("/", 1)
         assert tech == "PJSIP", f"{name}: the lab only has PJSIP endpoints"
         kinds: dict[str, dict[str, list[str]]] = {}
         for section in pjsip.named(resource):
@@ -311,22 +290,22 @@ def test_no_literal_password_in_the_lab_files() -> None:
 
 
 def test_ari_user_is_the_apps_user_with_the_password_from_its_variable(
-    app_yaml: dict[str, Any],
+    config: Config,
 ) -> None:
     ari = conf("ari.conf")
     (general,) = ari.named("general")
     assert general.get("enabled") == "yes"
-    (user,) = ari.named(app_yaml["ari"]["username"])
+    (user,) = ari.named(config.app.ari.username)
     assert user.get("type") == "user"
     assert user.get("read_only") == "no"
-    assert user.get("password") == "${" + app_yaml["ari"]["password_env"] + "}"
+    assert user.get("password") == "${" + config.app.ari.password_env + "}"
 
 
 def test_http_server_listens_on_loopback_where_the_app_looks_for_ari(
-    app_yaml: dict[str, Any],
+    config: Config,
 ) -> None:
     (general,) = conf("http.conf").named("general")
-    url = urlsplit(app_yaml["ari"]["url"])
+    url = urlsplit(config.app.ari.url)
     assert general.get("enabled") == "yes"
     assert general.get("bindaddr") == "127.0.0.1"
     assert url.hostname == "127.0.0.1"
@@ -350,11 +329,11 @@ def rtp_range() -> tuple[int, int]:
 
 
 def test_asterisk_rtp_range_is_sane_and_apart_from_the_apps_range(
-    app_yaml: dict[str, Any],
+    config: Config,
 ) -> None:
     start, end = rtp_range()
     assert 1024 < start < end <= 65535
-    ours_start, ours_end = app_yaml["media"]["port_range"]
+    ours_start, ours_end = config.app.media.port_range
     # In the lab both processes share one network namespace: the ranges must not meet.
     assert end < ours_start or start > ours_end
 

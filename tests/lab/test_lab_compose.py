@@ -18,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests/lab/lab_asterisk_conf.py as tests.lab.lab_asterisk_conf
+from ari_app.config import Config, load_config  # noqa: E402
 from tests.lab.lab_asterisk_conf import parse_file  # noqa: E402
 
 LAB = ROOT / "dialplan" / "lab"
@@ -44,10 +45,9 @@ def env_example() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def app_yaml() -> dict[str, Any]:
-    data = yaml.safe_load((ROOT / "config" / "app.yaml").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
+def config() -> Config:
+    """config/ read by the app's own loader."""
+    return load_config(ROOT / "config")
 
 
 def start_script_secrets() -> set[str]:
@@ -121,27 +121,28 @@ def test_env_file_is_ignored_by_git_and_docker() -> None:
         assert ".env" in lines, f"{ignore} must list .env"
 
 
-def test_healthchecks_and_start_order(compose: dict[str, Any], app_yaml: dict[str, Any]) -> None:
+def test_healthchecks_and_start_order(compose: dict[str, Any], config: Config) -> None:
     asterisk = compose["services"]["asterisk"]
     app = compose["services"]["app"]
     test = " ".join(asterisk["healthcheck"]["test"])
-    url = app_yaml["ari"]["url"].rstrip("/")
+    ari = config.app.ari
+    url = ari.url.rstrip("/")
     assert f"{url}/ari/asterisk/info" in test
     # $$ so Compose leaves the variable to the container's shell: no secret in the file.
-    assert f"{app_yaml['ari']['username']}:$${{{app_yaml['ari']['password_env']}}}" in test
+    assert f"{ari.username}:$${{{ari.password_env}}}" in test
     assert app["depends_on"]["asterisk"]["condition"] == "service_healthy"
     assert app["healthcheck"]["test"][:2] == ["CMD", "python"]
     assert app["healthcheck"]["test"][2] == "/opt/ari-app/app_healthcheck.py"
 
 
 def test_app_shares_asterisks_network_so_the_loopback_settings_hold(
-    compose: dict[str, Any], app_yaml: dict[str, Any]
+    compose: dict[str, Any], config: Config
 ) -> None:
     app = compose["services"]["app"]
     assert app["network_mode"] == "service:asterisk"
     assert "ports" not in app
-    assert app_yaml["ari"]["url"].startswith("http://127.0.0.1:")
-    assert app_yaml["media"]["advertise_host"] == "127.0.0.1"
+    assert config.app.ari.url.startswith("http://127.0.0.1:")
+    assert config.app.media.advertise_host == "127.0.0.1"
 
 
 def test_app_runs_ari_app_run_on_the_mounted_config(compose: dict[str, Any]) -> None:
@@ -187,7 +188,7 @@ def ignored(path: str, patterns: list[str]) -> bool:
     return False
 
 
-def test_dockerfile_builds_from_files_in_the_context(app_yaml: dict[str, Any]) -> None:
+def test_dockerfile_builds_from_files_in_the_context() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     froms = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
     assert froms[-1] == "python:3.11-slim-bookworm"
@@ -203,7 +204,7 @@ def test_dockerfile_builds_from_files_in_the_context(app_yaml: dict[str, Any]) -
 
 
 def test_dockerfile_installs_cpu_torch_before_the_project_and_the_vosk_model(
-    app_yaml: dict[str, Any],
+    config: Config,
 ) -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     torch = text.index("https://download.pytorch.org/whl/cpu")
@@ -212,7 +213,7 @@ def test_dockerfile_installs_cpu_torch_before_the_project_and_the_vosk_model(
     assert re.search(r"apt-get install[^\n]*espeak-ng libespeak-ng1", text)
     assert "vosk-model-small-en-us-0.15" in text
     assert "https://alphacephei.com/vosk/models/" in text
-    model = app_yaml["speech"]["vosk_model"]
+    model = config.app.speech.vosk_model
     assert f"COPY --from=vosk-model {model} {model}" in text
     assert re.search(r"^USER (?!root)\S+", text, re.MULTILINE)
     assert 'CMD ["ari-app", "run", "-c", "config"]' in text
