@@ -1,0 +1,90 @@
+"""Shared parts of the record commands (calls, call, voicemails, report): options and output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ari_app.store.paths import store_paths
+from ari_app.store.reader import StoreReader
+from ari_app.store.since import parse_since
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--db``, ``-c/--config`` and ``--json``."""
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="the store file (default: store.path in CONFIG/app.yaml, else var/ari_app.sqlite3)",
+    )
+    parser.add_argument(
+        "-c", "--config", type=Path, default=Path("config"), help="config directory"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def add_since_argument(parser: argparse.ArgumentParser) -> None:
+    """``--since``: a duration back from now (30m, 24h, 7d) or a date/time (UTC if no offset)."""
+    parser.add_argument(
+        "--since", help="only from this moment: 30m, 24h, 7d, or 2026-11-01[T09:00[+01:00]]"
+    )
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    """The store file the command reads."""
+    if args.db is not None:
+        return Path(args.db)
+    return store_paths(Path(args.config) / "app.yaml").db
+
+
+def open_reader(args: argparse.Namespace) -> StoreReader:
+    """A reader on the chosen store file, opened (raises StoreError with a clear message)."""
+    reader = StoreReader(db_path(args))
+    reader.open()
+    return reader
+
+
+def since_epoch(args: argparse.Namespace) -> float | None:
+    """``--since`` as epoch seconds (raises ValueError with a clear message)."""
+    if getattr(args, "since", None) is None:
+        return None
+    return parse_since(args.since, datetime.now(UTC)).timestamp()
+
+
+def fail(command: str, message: str, status: int = 1) -> int:
+    """Print a one-line error naming the command; return ``status``."""
+    print(f"ari-app {command}: {message}", file=sys.stderr)
+    return status
+
+
+def print_json(data: Any) -> None:
+    """Pretty JSON on stdout."""
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned columns sized to their widest cell."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def when(epoch: float | None) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` UTC, or ''."""
+    if epoch is None:
+        return ""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def pct(rate: float | None) -> str:
+    """A rate as a whole percentage, or '-' when there is nothing to divide."""
+    return "-" if rate is None else f"{rate * 100:.0f}%"
