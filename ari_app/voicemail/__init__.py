@@ -1,8 +1,9 @@
 """Voicemail: saving recordings durably, transcribing them, and notifying people.
 
-At start-up: ``await saver.resume()`` then ``await notifier.deliver_pending()``.
-When a voicemail recording finishes (``RecordingFinished``):
-``await saver.accept(name, call_id=..., line=..., caller=..., expected_duration_s=...)``.
+A running app owns one :class:`VoicemailService`: ``await service.start()`` at start-up
+(finishes jobs a crash left, delivers owed notifications), and on ``RecordingFinished``
+of a voicemail ``await service.recording_finished(name, call_id=..., line=...,
+caller=..., duration_s=recording.duration)``; ``await service.stop()`` at shutdown.
 """
 
 from ari_app.voicemail.email import EmailChannel
@@ -14,6 +15,8 @@ from ari_app.voicemail.errors import (
 )
 from ari_app.voicemail.notify import Channel, Notifier
 from ari_app.voicemail.saver import VoicemailSaver
+from ari_app.voicemail.service import VoicemailService
+from ari_app.voicemail.settings import NotifySettings, build_channels
 from ari_app.voicemail.source import AriRecordingSource, RecordingSource
 from ari_app.voicemail.transcribe import EngineTranscriber, Transcriber
 from ari_app.voicemail.webhook import WebhookChannel, sign, verify
@@ -25,13 +28,16 @@ __all__ = [
     "EngineTranscriber",
     "Notifier",
     "NotifyError",
+    "NotifySettings",
     "RecordingInvalid",
     "RecordingNotFound",
     "RecordingSource",
     "Transcriber",
     "VoicemailError",
     "VoicemailSaver",
+    "VoicemailService",
     "WebhookChannel",
+    "build_channels",
     "sign",
     "verify",
 ]
