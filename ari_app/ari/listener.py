@@ -155,9 +155,9 @@ class EventListener:
                 log.info("ARI events connected again after %d failed attempt(s)", failures)
             failures = 0
             ever_connected = True
-            self._set_state(ConnState.CONNECTED)
             if recovering:
                 await self._recover()
+            self._set_state(ConnState.CONNECTED)
             await self._read(ws)
             self._ws = None
             if self.is_stopped():

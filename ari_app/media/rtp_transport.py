@@ -62,7 +62,6 @@ class RtpTransport:
         self._ssrc = random.randrange(1, 0x100000000)
         self._marker = True
         self._in_resampler = StreamResampler(fmt.sample_rate, pcm_rate)
-        self._out_resampler = StreamResampler(pcm_rate, fmt.sample_rate)
 
     @classmethod
     async def open(
@@ -133,9 +132,9 @@ class RtpTransport:
         self.stats.sent += 1
 
     async def send(self, pcm: bytes) -> None:
-        """Queue PCM at ``pcm_rate``; it goes out as 20 ms RTP frames at real time."""
+        """Queue PCM at ``pcm_rate`` (one chunk is resampled whole); sent as 20 ms RTP frames."""
         assert self._pacer is not None
-        wire = encode(self._out_resampler.process(pcm), self.fmt.sample_rate, self.fmt)
+        wire = encode(pcm, self.pcm_rate, self.fmt)
         self._pacer.push(wire)
 
     def flush(self) -> None:

@@ -67,7 +67,6 @@ class WebSocketMediaTransport:
         self.garbage = 0
         self.dropped = 0
         self._in = StreamResampler(self.fmt.sample_rate, pcm_rate)
-        self._out = StreamResampler(pcm_rate, self.fmt.sample_rate)
         self._can_send = asyncio.Event()
         self._can_send.set()
         self._drained = asyncio.Event()
@@ -155,7 +154,7 @@ class WebSocketMediaTransport:
 
     async def send(self, pcm: bytes) -> None:
         """Queue PCM at ``pcm_rate``; Asterisk paces it (we honour MEDIA_XOFF/XON)."""
-        self._pending.extend(encode(self._out.process(pcm), self.fmt.sample_rate, self.fmt))
+        self._pending.extend(encode(pcm, self.pcm_rate, self.fmt))
         self._drained.clear()
         self._writer_wakeup.set()
 
