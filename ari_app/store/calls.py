@@ -209,7 +209,7 @@ class CallStore:
                 )
                 conn.execute(
                     "INSERT INTO events (call_id, kind, data, at) SELECT id, 'interrupted', "
-                    "'{\"note\": \"the application stopped during the call\"}', "
+                    '\'{"note": "the application stopped during the call"}\', '
                     "COALESCE(updated_at, started_at) FROM calls WHERE id = ?",
                     (call_id,),
                 )

@@ -1,4 +1,8 @@
-"""Where the store lives: ``store.path`` and ``store.voicemail_dir`` of ``config/app.yaml``."""
+"""Where the store lives: ``store.path`` and ``store.voicemail_dir`` of ``config/app.yaml``.
+
+Only app.yaml's ``store`` section is read (with the config schema's ``StoreSettings``), so
+record commands work even while lines.yaml or people.yaml is being edited.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from ari_app.config.models import StoreSettings
+from ari_app.store.errors import StoreError
 
 DEFAULT_DB = Path("var/ari_app.sqlite3")
 DEFAULT_VOICEMAIL_DIR = Path("var/voicemail")
@@ -22,16 +28,24 @@ class StorePaths:
 
 
 def store_paths(app_yaml: Path = Path("config/app.yaml")) -> StorePaths:
-    """The store paths from ``app_yaml`` if it exists and has a ``store`` section, else defaults."""
+    """The store paths from ``app_yaml``; defaults when the file or its ``store`` is absent."""
     try:
-        data = yaml.safe_load(app_yaml.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        text = app_yaml.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return StorePaths(DEFAULT_DB, DEFAULT_VOICEMAIL_DIR)
+    except OSError as exc:
+        raise StoreError(f"cannot read {app_yaml}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise StoreError(f"{app_yaml} is not valid YAML: {exc}") from exc
     section = data.get("store") if isinstance(data, dict) else None
-    if not isinstance(section, dict):
+    if section is None:
         return StorePaths(DEFAULT_DB, DEFAULT_VOICEMAIL_DIR)
     try:
         settings = StoreSettings.model_validate(section)
-    except ValueError:
-        return StorePaths(DEFAULT_DB, DEFAULT_VOICEMAIL_DIR)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in ("store", *first["loc"]))
+        raise StoreError(f"{app_yaml}: {where}: {first['msg']}") from None
     return StorePaths(Path(settings.path), Path(settings.voicemail_dir))

@@ -146,8 +146,10 @@ class StoreWriter:
                 except Exception as exc:
                     conn.execute("ROLLBACK TO w")
                     conn.execute("RELEASE w")
-                    error = exc if not isinstance(exc, sqlite3.Error) else StoreError(
-                        f"write to the call store failed: {exc}"
+                    error = (
+                        exc
+                        if not isinstance(exc, sqlite3.Error)
+                        else StoreError(f"write to the call store failed: {exc}")
                     )
                     if error is not exc:
                         error.__cause__ = exc

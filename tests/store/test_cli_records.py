@@ -178,3 +178,10 @@ def test_default_store_path_comes_from_app_yaml(db: Path, tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0]["recording_name"] == "vm-x"
+
+
+def test_a_bad_store_section_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "app.yaml").write_text("store:\n  path: ''\n")
+    assert main(["calls", "-c", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "app.yaml: store.path:" in err
