@@ -33,8 +33,12 @@ class Store:
     async def open(self) -> None:
         """Open, migrate and recover."""
         await self.writer.start()
-        self.interrupted = await self.calls.mark_interrupted()
-        await self.reader.run(self.reader.open)
+        try:
+            self.interrupted = await self.calls.mark_interrupted()
+            await self.reader.run(self.reader.open)
+        except BaseException:
+            await self.close()
+            raise
         log.info("call store open at %s", self.path)
 
     async def close(self) -> None:

@@ -64,7 +64,11 @@ class StoreWriter:
     async def start(self) -> None:
         """Open and migrate the database, then start the writer task."""
         loop = asyncio.get_running_loop()
-        self._conn = await loop.run_in_executor(self._executor, connect_writable, self.path)
+        try:
+            self._conn = await loop.run_in_executor(self._executor, connect_writable, self.path)
+        except BaseException:
+            await asyncio.to_thread(self._executor.shutdown, True)
+            raise
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
