@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 DEFAULT_AGENTS = ("PJSIP/201", "PJSIP/202", "PJSIP/203", "PJSIP/301", "PJSIP/302")
 SILENCE_RMS = 300.0
 """Below this level a recorded frame counts as silence (maxSilenceSeconds)."""
+KEEP_FINISHED = 200
+"""How many hung-up channels (and their RTP legs) the fake keeps for inspection."""
 RECORD_FORMATS = {"wav": 8000, "wav16": 16000}
 """Record formats the fake supports: name -> sample rate in Hertz (file suffix = name)."""
 
@@ -154,6 +156,8 @@ class FakeAsterisk:
         self.port = 0
         self.ticks = 0
         self.rtp_legs: dict[str, RtpLeg] = {}
+        self.finished_channels: dict[str, FakeChannel] = {}
+        """Channels that were hung up (kept so tests can read what they heard)."""
         self.web_app = build_app(self)
 
     # --- lifecycle ------------------------------------------------------------------
@@ -398,7 +402,7 @@ class FakeAsterisk:
 
     def heard(self, channel_id: str, rate: int = RATE, *, clear: bool = False) -> bytes:
         """What the party behind ``channel_id`` heard (works after hangup too)."""
-        channel = self.channels.get(channel_id)
+        channel = self.channels.get(channel_id) or self.finished_channels.get(channel_id)
         if channel is None:
             raise FakeError(404, "Channel not found")
         pcm = bytes(channel.heard)
@@ -441,6 +445,9 @@ class FakeAsterisk:
         )
         del self.channels[channel.id]
         self.finished_channels[channel.id] = channel
+        for kept in (self.finished_channels, self.rtp_legs):
+            while len(kept) > KEEP_FINISHED:
+                del kept[next(iter(kept))]
         for closer in channel.closers:
             result = closer()
             if asyncio.iscoroutine(result):
@@ -450,15 +457,6 @@ class FakeAsterisk:
             endpoint.channel_ids.remove(channel.id)
             self.endpoint_changed(endpoint)
         self.notify()
-
-    @property
-    def finished_channels(self) -> dict[str, FakeChannel]:
-        """Channels that were hung up (kept so tests can read what they heard)."""
-        store: dict[str, FakeChannel] | None = getattr(self, "_finished", None)
-        if store is None:
-            store = {}
-            self._finished = store
-        return store
 
     def endpoint_changed(self, endpoint: AgentEndpoint) -> None:
         """Emit DeviceStateChanged and EndpointStateChange to subscribed apps."""

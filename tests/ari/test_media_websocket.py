@@ -1,0 +1,79 @@
+"""externalMedia over chan_websocket (transport=websocket, connection_type=server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from ari_app.ari.client import AriClient
+from ari_app.ari.events import ChannelDestroyed, ChannelStateChange, StasisStart
+from ari_app.ari.listener import EventListener
+from ari_app.media.ws_transport import WebSocketMediaTransport, media_url, parse_control
+from ari_app.testing.audio import tone
+from ari_app.testing.event_log import EventLog
+from ari_app.testing.fake_asterisk import FakeAsterisk
+
+
+def _dominant_hz(pcm: bytes) -> float:
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(samples))
+    return float(np.fft.rfftfreq(len(samples), 1 / 16000)[int(np.argmax(spectrum))])
+
+
+def test_parse_control_plain_and_json() -> None:
+    name, fields = parse_control("MEDIA_START connection_id:abc channel:WebSocket/x format:ulaw")
+    assert name == "MEDIA_START"
+    assert fields["format"] == "ulaw"
+    name, fields = parse_control('{"event": "MEDIA_XOFF", "channel_id": "1.2"}')
+    assert (name, fields["channel_id"]) == ("MEDIA_XOFF", "1.2")
+    assert media_url("http://h:8088/ari", "c1") == "ws://h:8088/media/c1"
+
+
+async def test_websocket_media_both_ways_flush_and_hangup(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    _, log = events
+    call = await fake.place_call()
+    await log.wait_for(StasisStart, channel__id=call.channel_id)
+    await client.answer(call.channel_id)
+    media = await client.external_media(
+        "slin16", transport="websocket", encapsulation="none", connection_type="server"
+    )
+    connection_id = media.channelvars["MEDIA_WEBSOCKET_CONNECTION_ID"]
+    await log.wait_for(StasisStart, channel__id=media.id)
+    transport = await WebSocketMediaTransport.connect(
+        media_url(client.base_url, connection_id), client.session, headers=client.auth_headers
+    )
+    assert transport.media_start["connection_id"] == connection_id
+    assert transport.optimal_frame_size == 640
+    await log.wait_for(ChannelStateChange, channel__id=media.id)
+    bridge = await client.create_bridge("mixing")
+    await client.add_channel(bridge.id, [call.channel_id, media.id])
+
+    await call.send_audio(tone(440, 800))
+    received = bytearray()
+    async with asyncio.timeout(5):
+        while len(received) < 16000:  # 0.5 s of loud audio
+            frame = await transport.frames.get()
+            if np.abs(np.frombuffer(frame, dtype="<i2")).max() > 3000:
+                received += frame
+    assert abs(_dominant_hz(bytes(received)) - 440) < 15
+
+    await transport.send(tone(660, 600))
+    await transport.wait_sent()
+    await call.wait_heard_speech(ms=400, level=1000, within=5)
+
+    await transport.send(tone(660, 5000))
+    leg = fake.ws_media[connection_id]
+    await fake.wait_until(lambda: len(leg.channel.inbound) > 16000, 5)
+    transport.flush()
+    await fake.wait_until(lambda: "FLUSH_MEDIA" in leg.commands, 5)
+    assert len(leg.channel.inbound) <= 640 * 2
+
+    await transport.close()
+    destroyed = await log.wait_for(ChannelDestroyed, channel__id=media.id)
+    assert destroyed.cause == 16
+    await client.destroy_bridge(bridge.id)
+    await call.hangup()
+    assert fake.ws_media == {}
