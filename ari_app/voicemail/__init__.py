@@ -15,7 +15,7 @@ from ari_app.voicemail.errors import (
 )
 from ari_app.voicemail.notify import Channel, Notifier
 from ari_app.voicemail.saver import VoicemailSaver
-from ari_app.voicemail.service import VoicemailService
+from ari_app.voicemail.service import VoicemailService, build_service
 from ari_app.voicemail.settings import NotifySettings, build_channels
 from ari_app.voicemail.source import AriRecordingSource, RecordingSource
 from ari_app.voicemail.transcribe import EngineTranscriber, Transcriber
@@ -38,6 +38,7 @@ __all__ = [
     "VoicemailService",
     "WebhookChannel",
     "build_channels",
+    "build_service",
     "sign",
     "verify",
 ]

@@ -11,10 +11,18 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ari_app.store import VoicemailRecord
+from ari_app.store import Store, VoicemailRecord
 from ari_app.voicemail.notify import Notifier
 from ari_app.voicemail.saver import VoicemailSaver
+from ari_app.voicemail.settings import NotifySettings, build_channels
+from ari_app.voicemail.source import AriRecordingSource
+from ari_app.voicemail.transcribe import Transcriber
+
+if TYPE_CHECKING:
+    from ari_app.ari.client import AriClient
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +101,29 @@ class VoicemailService:
                     break
         finally:
             self._idle.set()
+
+
+def build_service(
+    store: Store,
+    client: AriClient,
+    voicemail_dir: Path,
+    transcriber: Transcriber | None,
+    notify: NotifySettings | None = None,
+) -> VoicemailService:
+    """The service wired to ARI's stored recordings and the configured notification channels."""
+    settings = notify or NotifySettings()
+    notifier = Notifier(
+        store,
+        build_channels(settings),
+        max_attempts=settings.max_attempts,
+        base_delay_s=settings.base_delay_s,
+        max_delay_s=settings.max_delay_s,
+    )
+    saver = VoicemailSaver(
+        store,
+        AriRecordingSource(client),
+        voicemail_dir,
+        transcriber,
+        notify_channels=notifier.channel_names,
+    )
+    return VoicemailService(saver, notifier)

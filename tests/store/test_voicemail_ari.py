@@ -16,11 +16,9 @@ from ari_app.store import Store
 from ari_app.testing.fake_asterisk import FakeAsterisk
 from ari_app.voicemail import (
     AriRecordingSource,
-    Notifier,
     NotifySettings,
     VoicemailSaver,
-    VoicemailService,
-    build_channels,
+    build_service,
     verify,
 )
 
@@ -110,15 +108,7 @@ async def test_the_service_resumes_at_start_and_notifies(
             await store.voicemails.create_job(
                 "vm-left-behind", call_id=None, line="main", caller="+15550177"
             )
-            notifier = Notifier(store, build_channels(settings))
-            saver = VoicemailSaver(
-                store,
-                AriRecordingSource(client),
-                tmp_path / "vm",
-                None,
-                notify_channels=notifier.channel_names,
-            )
-            service = VoicemailService(saver, notifier)
+            service = build_service(store, client, tmp_path / "vm", None, settings)
             [resumed] = await service.start()
             await service.wait_idle()
             await service.stop()
