@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from ari_app.ari.errors import AriConnectionError, AriTimeout, http_error
+from ari_app.ari.errors import AriConnectionError, AriTimeout, ChannelGone, http_error
 from ari_app.ari.models import (
     Application,
     Bridge,
@@ -403,15 +403,25 @@ class AriClient:
         )
         return LiveRecording.from_json(data)
 
-    async def get_variable(self, channel_id: str, variable: str) -> str:
-        """GET /channels/{channelId}/variable."""
-        data = await self._request(
-            "get_variable",
-            "GET",
-            "/channels/{channelId}/variable",
-            {"channelId": channel_id},
-            {"variable": variable},
-        )
+    async def get_variable(self, channel_id: str, variable: str) -> str | None:
+        """GET /channels/{channelId}/variable; None when the variable is not set.
+
+        Asterisk answers 404 both for an unknown channel and for an unset variable; the
+        message tells them apart ("Provided variable was not found"), and only the former
+        raises :class:`ChannelGone`.
+        """
+        try:
+            data = await self._request(
+                "get_variable",
+                "GET",
+                "/channels/{channelId}/variable",
+                {"channelId": channel_id},
+                {"variable": variable},
+            )
+        except ChannelGone as exc:
+            if "variable was not found" in exc.message.lower():
+                return None
+            raise
         return str((data or {}).get("value", ""))
 
     async def set_variable(self, channel_id: str, variable: str, value: str) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -67,6 +67,7 @@ class EventListener:
         self.heartbeat = heartbeat
         self.recover_on_first_connect = recover_on_first_connect
         self.stats = EventStats()
+        self.subscriptions: set[str] = set()
         self.state = ConnState.IDLE
         self.connected = asyncio.Event()
         self.queue: asyncio.Queue[AriEvent] = asyncio.Queue()
@@ -132,20 +133,12 @@ class EventListener:
         while not self.is_stopped():
             self._set_state(ConnState.CONNECTING)
             try:
-                ws = await self.client.session.ws_connect(
-                    self.client.events_url,
-                    params={
-                        "app": self.client.app,
-                        "subscribeAll": "true" if self.subscribe_all else "false",
-                    },
-                    headers=self.client.auth_headers,
-                    heartbeat=self.heartbeat,
-                    timeout=aiohttp.ClientWSTimeout(ws_close=self.client.timeout),
-                )
+                async with asyncio.timeout(self.client.timeout):
+                    ws = await self._connect()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 failures += 1
                 self.stats.failures += 1
-                self._log_failure(failures, f"cannot connect: {exc}")
+                self._log_failure(failures, f"cannot connect: {exc!r}")
                 await self._back_off(failures)
                 continue
             self._ws = ws
@@ -156,6 +149,7 @@ class EventListener:
             failures = 0
             ever_connected = True
             if recovering:
+                await self._resubscribe()
                 await self._recover()
             self._set_state(ConnState.CONNECTED)
             await self._read(ws)
@@ -167,6 +161,32 @@ class EventListener:
             self._log_failure(failures, "connection closed")
             await self._back_off(failures)
         self._set_state(ConnState.STOPPED)
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        return await self.client.session.ws_connect(
+            self.client.events_url,
+            params={
+                "app": self.client.app,
+                "subscribeAll": "true" if self.subscribe_all else "false",
+            },
+            headers=self.client.auth_headers,
+            heartbeat=self.heartbeat,
+            timeout=aiohttp.ClientWSTimeout(ws_close=self.client.timeout),
+        )
+
+    async def subscribe(self, event_sources: Sequence[str]) -> None:
+        """Subscribe our app to ``event_sources`` (e.g. ``deviceState:PJSIP/201``), again
+        after every reconnect."""
+        await self.client.subscribe(event_sources)
+        self.subscriptions.update(event_sources)
+
+    async def _resubscribe(self) -> None:
+        if not self.subscriptions:
+            return
+        try:
+            await self.client.subscribe(sorted(self.subscriptions))
+        except AriError as exc:
+            log.warning("could not re-subscribe %s after reconnect: %s", self.client.app, exc)
 
     def _log_failure(self, failures: int, what: str) -> None:
         if failures == 1:

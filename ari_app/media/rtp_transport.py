@@ -49,8 +49,16 @@ class _Protocol(asyncio.DatagramProtocol):
 class RtpTransport:
     """A UDP endpoint that receives and sends one externalMedia stream."""
 
-    def __init__(self, fmt: WireFormat, *, pcm_rate: int = 16000, max_frames: int = 500) -> None:
+    def __init__(
+        self,
+        fmt: WireFormat,
+        *,
+        pcm_rate: int = 16000,
+        max_frames: int = 500,
+        strict_source: bool = False,
+    ) -> None:
         self.fmt = fmt
+        self.strict_source = strict_source
         self.pcm_rate = pcm_rate
         self.frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_frames)
         self.stats = RtpStats()
@@ -65,10 +73,16 @@ class RtpTransport:
 
     @classmethod
     async def open(
-        cls, fmt: WireFormat, host: str = "127.0.0.1", port: int = 0, *, pcm_rate: int = 16000
+        cls,
+        fmt: WireFormat,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        pcm_rate: int = 16000,
+        strict_source: bool = False,
     ) -> RtpTransport:
         """Bind a UDP socket on ``host:port`` (0 = any free port) and start the pacer."""
-        self = cls(fmt, pcm_rate=pcm_rate)
+        self = cls(fmt, pcm_rate=pcm_rate, strict_source=strict_source)
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
             lambda: _Protocol(self), local_addr=(host, port)
@@ -107,8 +121,11 @@ class RtpTransport:
         if self.remote is None:
             self.remote = (addr[0], addr[1])
         elif addr[0] != self.remote[0]:
+            # Behind NAT or Docker, Asterisk's packets may come from another address than
+            # UNICASTRTP_LOCAL_ADDRESS; count it, and drop only when asked to be strict.
             self.stats.wrong_source += 1
-            return
+            if self.strict_source:
+                return
         if (self.fmt.bytes_per_sample == 2 and len(packet.payload) % 2) or not packet.payload:
             self.stats.garbage += 1
             return

@@ -72,6 +72,7 @@ class WebSocketMediaTransport:
         self._drained = asyncio.Event()
         self._drained.set()
         self._pending = bytearray()
+        self._control_tasks: set[asyncio.Task[None]] = set()
         self._reader = asyncio.create_task(self._read(), name="ws-media-reader")
         self._writer_wakeup = asyncio.Event()
         self._writer = asyncio.create_task(self._write(), name="ws-media-writer")
@@ -163,6 +164,8 @@ class WebSocketMediaTransport:
         self._pending.clear()
         if not self._ws.closed:
             task = asyncio.get_running_loop().create_task(self._ws.send_str("FLUSH_MEDIA"))
+            self._control_tasks.add(task)
+            task.add_done_callback(self._control_tasks.discard)
             task.add_done_callback(_log_failure)
         self._drained.set()
 

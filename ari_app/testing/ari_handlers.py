@@ -371,7 +371,9 @@ class AriHandlers:
 
     async def get_variable(self, req: AriRequest) -> Result:
         """GET /channels/{channelId}/variable."""
-        channel = self.fake.channel(req.path["channelId"])
+        channel = self.fake.channels.get(req.path["channelId"])
+        if channel is None:
+            raise FakeError(404, "Channel or variable not found")
         name = req.get("variable")
         if name not in channel.variables:
             raise FakeError(404, "Provided variable was not found")

@@ -4,6 +4,7 @@ Every tick each live, answered channel says one frame (its ``inbound`` audio or 
 each mixing bridge gives every member the sum of the other members; a channel's own
 playback replaces what it hears, a bridge playback is added for all members; recordings
 take what their channel says (or the bridge mix); snoop channels copy their target.
+Before answer, a channel hears only its playbacks (early media) and what it says is lost.
 """
 
 from __future__ import annotations
@@ -48,7 +49,17 @@ def _says(channel: FakeChannel, fake: FakeAsterisk) -> bytes:
 
 def tick(fake: FakeAsterisk) -> None:
     """Advance every channel, bridge, playback and recording by 20 ms."""
-    live = [c for c in fake.channels.values() if c.state == "Up" and not c.destroyed]
+    live = []
+    for channel in fake.channels.values():
+        if channel.destroyed:
+            continue
+        if channel.state == "Up":
+            live.append(channel)
+        elif channel.playback_ids:
+            live.append(channel)  # early media: a playback before answer is heard
+            channel.inbound.clear()
+        else:
+            channel.inbound.clear()  # what a caller says before answer is lost
     said: dict[str, bytes] = {}
     for channel in live:
         frame = _says(channel, fake)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import aiohttp
 import pytest
 
 from ari_app.ari.client import AriClient, basic_auth_header
-from ari_app.ari.errors import BadRequest, ChannelGone, NotFound, Unauthorized
+from ari_app.ari.errors import (
+    AriConnectionError,
+    AriTimeout,
+    BadRequest,
+    ChannelGone,
+    NotFound,
+    Unauthorized,
+)
 from ari_app.ari.events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
@@ -130,3 +140,43 @@ async def test_asterisk_info(client: AriClient) -> None:
     assert info["system"]["version"].startswith("22.")
     only = await client.asterisk_info(only=["system"])
     assert set(only) == {"system"}
+
+
+async def test_every_request_has_a_timeout_and_refused_is_typed() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    mute = AriClient(f"http://127.0.0.1:{port}/ari", "a", "b", APP, timeout=0.3)
+    with pytest.raises(AriTimeout):
+        await mute.answer("1.1")
+    await mute.close()
+    for writer in accepted:
+        writer.close()
+    server.close()
+    await server.wait_closed()
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    refused = AriClient(f"http://127.0.0.1:{free}/ari", "a", "b", APP, timeout=2)
+    with pytest.raises(AriConnectionError):
+        await refused.list_channels()
+    await refused.close()
+
+
+async def test_get_variable_unset_is_none_but_gone_channel_raises(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    _, log = events
+    call = await fake.place_call()
+    await log.wait_for(StasisStart, channel__id=call.channel_id)
+    assert await client.get_variable(call.channel_id, "NOT_SET") is None
+    await client.set_variable(call.channel_id, "LINE", "main")
+    assert await client.get_variable(call.channel_id, "LINE") == "main"
+    await call.hangup()
+    with pytest.raises(ChannelGone):
+        await client.get_variable(call.channel_id, "LINE")

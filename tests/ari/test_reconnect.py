@@ -119,6 +119,18 @@ async def test_reconnect_with_driven_time_and_recovery(
         assert [c.id for c in recovered[1]] == [call.channel_id]
         assert recovered[1][0].state == "Up"
         assert states[:3] == [ConnState.CONNECTING, ConnState.BACKOFF, ConnState.CONNECTING]
+
+        # Asterisk restarts: a new PBX on the same port knows nothing of our subscriptions.
+        await listener.subscribe(["deviceState:PJSIP/201"])
+        await fake.stop()
+        await sleep.wait_calls(7)
+        fake = FakeAsterisk()
+        await fake.start("127.0.0.1", port)
+        sleep.release()
+        async with asyncio.timeout(5):
+            await listener.connected.wait()
+        assert fake.apps[APP].subscriptions == {"deviceState:PJSIP/201"}
+        assert recovered[-1] == []
     finally:
         await listener.stop()
         assert listener.state is ConnState.STOPPED
