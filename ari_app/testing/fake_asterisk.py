@@ -239,8 +239,9 @@ class FakeAsterisk:
         if self._changed is not None:
             self._changed.set()
 
-    async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
-        """Wait until ``predicate()`` is true (checked on every state change and tick)."""
+    async def wait_until(self, predicate: Callable[[], bool], within: float | None = 5.0) -> None:
+        """Wait until ``predicate()`` is true (checked on every state change and tick);
+        ``TimeoutError`` after ``within`` seconds (None: no limit)."""
         async with asyncio.timeout(within):
             while not predicate():
                 assert self._changed is not None
@@ -421,6 +422,11 @@ class FakeAsterisk:
     def _destroy(self, channel: FakeChannel, cause: int, *, remote: bool) -> None:
         if channel.destroyed:
             return
+        if channel.dial_caller is not None:
+            caller = self.channels.get(channel.dial_caller) if channel.dial_caller else None
+            channel.dial_caller = None
+            if not remote:
+                self._dial_event(channel, caller, "CANCEL")
         if remote:
             self.emit(channel.app, "ChannelHangupRequest", cause=cause, channel=channel.to_json())
         for playback_id in list(channel.playback_ids):
@@ -455,6 +461,7 @@ class FakeAsterisk:
         endpoint = channel.endpoint
         if endpoint is not None and channel.id in endpoint.channel_ids:
             endpoint.channel_ids.remove(channel.id)
+            endpoint.ringing_ids.discard(channel.id)
             self.endpoint_changed(endpoint)
         self.notify()
 
@@ -554,7 +561,8 @@ class FakeAsterisk:
             self._destroy(channel, 17, remote=True)
             return
         endpoint.channel_ids.append(channel.id)
-        endpoint.ringing += 1
+        endpoint.ringing_ids.add(channel.id)
+        channel.dial_caller = caller.id if caller is not None else ""
         self.endpoint_changed(endpoint)
         self.set_state(channel, "Ringing")
         self._dial_event(channel, caller, "RINGING")
@@ -562,14 +570,13 @@ class FakeAsterisk:
         wait = endpoint.answer_delay if answers else None
         if timeout_s is not None and (wait is None or wait > timeout_s):
             wait, answers = timeout_s, False
-        try:
-            if wait is None:
-                await asyncio.Future()  # rings until cancelled or hung up
-            await asyncio.sleep(wait or 0.0)
-        finally:
-            endpoint.ringing -= 1
+        with contextlib.suppress(TimeoutError):
+            # The phone rings until it answers, the dial times out or the channel is hung up.
+            await self.wait_until(lambda: channel.destroyed, wait)
         if channel.destroyed:
             return
+        endpoint.ringing_ids.discard(channel.id)
+        channel.dial_caller = None
         if not answers:
             self._dial_event(channel, caller, "NOANSWER")
             self._destroy(channel, 19, remote=True)

@@ -102,7 +102,8 @@ class AgentEndpoint:
     answer_delay: float = 0.2
     """Seconds of ringing before it answers (when ``behaviour`` is ANSWER)."""
     channel_ids: list[str] = field(default_factory=list)
-    ringing: int = 0
+    ringing_ids: set[str] = field(default_factory=set)
+    """Channels on this endpoint that are ringing, not yet answered."""
 
     @property
     def name(self) -> str:
@@ -121,10 +122,11 @@ class AgentEndpoint:
             return "UNAVAILABLE"
         if self.behaviour is Behaviour.BUSY:
             return "BUSY"
-        in_use = len(self.channel_ids) - self.ringing
-        if self.ringing and in_use:
+        ringing = len(self.ringing_ids)
+        in_use = len(self.channel_ids) - ringing
+        if ringing and in_use:
             return "RINGINUSE"
-        if self.ringing:
+        if ringing:
             return "RINGING"
         return "INUSE" if in_use else "NOT_INUSE"
 
@@ -182,6 +184,8 @@ class FakeChannel:
     """Where the fake sends what this channel hears (RTP / WebSocket legs)."""
     closers: list[Callable[[], Any]] = field(default_factory=list)
     destroyed: bool = False
+    dial_caller: str | None = None
+    """While an outbound dial rings: the id of the calling channel ("" when none)."""
 
     def take_frame(self) -> bytes:
         """The next 20 ms the far party says (silence when it says nothing)."""

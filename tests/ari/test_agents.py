@@ -133,3 +133,20 @@ async def test_create_then_dial_reports_the_caller(
     await client.hangup(created.id)
     await call.hangup()
     await log.wait_for(ChannelDestroyed, channel__id=call.channel_id)
+
+
+async def test_app_hangs_up_a_ringing_agent_dial_is_cancelled(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    listener, log = events
+    fake.configure_endpoint("PJSIP/202", "no_answer")
+    await listener.subscribe(["deviceState:PJSIP/202"])
+    ringing = await client.originate("PJSIP/202", ring_timeout=0)  # rings until hung up
+    await log.wait_for(Dial, peer__id=ringing.id, dialstatus="RINGING")
+    assert (await client.get_device_state("PJSIP/202")).state == "RINGING"
+    await client.hangup(ringing.id)
+    await log.wait_for(Dial, peer__id=ringing.id, dialstatus="CANCEL")
+    await log.wait_for(ChannelDestroyed, channel__id=ringing.id)
+    assert (await client.get_device_state("PJSIP/202")).state == "NOT_INUSE"
+    assert devices_now(log) == ["RINGING", "NOT_INUSE"]
+    await fake.wait_until(lambda: not fake._tasks, 2)  # the ringing task ended too

@@ -102,6 +102,22 @@ async def test_audio_both_ways_and_full_teardown(
     await client.destroy_bridge(bridge_id)
     await rtp.close()
     await log.wait_for(ChannelDestroyed, channel__id=media_id)
+    assert log.types(caller_id) == [
+        "StasisStart",
+        "ChannelStateChange",
+        "ChannelEnteredBridge",
+        "ChannelHangupRequest",
+        "ChannelLeftBridge",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
+    assert log.types(media_id) == [
+        "StasisStart",
+        "ChannelEnteredBridge",
+        "ChannelLeftBridge",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
     assert await client.list_channels() == []
     assert await client.list_bridges() == []
     assert fake.channels == {}
