@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from ari_app.ari.models import (
 log = logging.getLogger(__name__)
 
 QueryValue = str | int | float | bool | Sequence[str] | None
+REQUEST_LOG_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,8 @@ class AriClient:
         self.auth_headers = {"Authorization": basic_auth_header(username, password)}
         self._session = session
         self._own_session = session is None
-        self.request_log: list[RequestRecord] = []
+        self.request_log: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)
+        """The latest requests made (operation, template, parameter names)."""
         self.keep_log = True
 
     @property

@@ -115,7 +115,7 @@ def add_control_routes(app: web.Application, fake: FakeAsterisk) -> None:
         return {**agent.to_json(), "behaviour": agent.behaviour.value}
 
     async def requests(request: web.Request) -> Any:
-        return fake.request_log
+        return list(fake.request_log)
 
     async def drop_events(request: web.Request) -> Any:
         await fake.drop_event_sockets()

@@ -20,6 +20,7 @@ import logging
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 DEFAULT_AGENTS = ("PJSIP/201", "PJSIP/202", "PJSIP/203", "PJSIP/301", "PJSIP/302")
 SILENCE_RMS = 300.0
 """Below this level a recorded frame counts as silence (maxSilenceSeconds)."""
+LOG_SIZE = 10000
+"""How many requests and events the fake remembers."""
 KEEP_FINISHED = 200
 """How many hung-up channels (and their RTP legs) the fake keeps for inspection."""
 RECORD_FORMATS = {"wav": 8000, "wav16": 16000}
@@ -103,11 +106,7 @@ class FakeCall:
         """Wait until the caller has heard ``ms`` of audio louder than ``level``."""
 
         def loud() -> bool:
-            frames = [
-                self.channel.heard[i : i + FRAME_BYTES]
-                for i in range(0, len(self.channel.heard), FRAME_BYTES)
-            ]
-            return sum(1 for f in frames if audio.rms(bytes(f)) > level) * FRAME_MS >= ms
+            return sum(1 for r in self.channel.heard_levels if r > level) * FRAME_MS >= ms
 
         await self.fake.wait_until(loud, within)
 
@@ -142,8 +141,10 @@ class FakeAsterisk:
         self.trunk = AgentEndpoint("PJSIP", "trunk")
         self.apps: dict[str, AppState] = {}
         self.global_vars: dict[str, str] = {}
-        self.request_log: list[Json] = []
-        self.event_log: list[Json] = []
+        self.request_log: deque[Json] = deque(maxlen=LOG_SIZE)
+        """The latest ARI requests received (method, path, template, params, body)."""
+        self.event_log: deque[Json] = deque(maxlen=LOG_SIZE)
+        """The latest events emitted."""
         self.ws_media: dict[str, Any] = {}
         self.started = time.time()
         self._ids = itertools.count(1)
@@ -409,6 +410,7 @@ class FakeAsterisk:
         pcm = bytes(channel.heard)
         if clear:
             channel.heard.clear()
+            channel.heard_levels.clear()
         return resample(pcm, RATE, rate)
 
     async def hangup_from_party(self, channel_id: str, cause: int = 16) -> None:

@@ -16,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ASTERISK_VERSION = "22.6.0"
 """The Asterisk version the fake reports (and imitates)."""
 
@@ -169,6 +171,8 @@ class FakeChannel:
     endpoint: AgentEndpoint | None = None
     inbound: bytearray = field(default_factory=bytearray)
     heard: bytearray = field(default_factory=bytearray)
+    heard_levels: list[float] = field(default_factory=list)
+    """RMS level of each 20 ms frame in ``heard``."""
     dtmf_sent_to_party: list[str] = field(default_factory=list)
     playback_ids: list[str] = field(default_factory=list)
     recording: str | None = None
@@ -204,8 +208,11 @@ class FakeChannel:
         if self.deliver is not None:
             self.deliver(frame)
         self.heard.extend(frame)
+        samples = np.frombuffer(frame, dtype="<i2").astype(np.float64)
+        self.heard_levels.append(float(np.sqrt(np.mean(samples * samples))))
         if len(self.heard) > MAX_HEARD_BYTES:
             del self.heard[: len(self.heard) - MAX_HEARD_BYTES]
+            del self.heard_levels[: len(self.heard_levels) - MAX_HEARD_BYTES // FRAME_BYTES]
 
     def to_json(self) -> Json:
         """ARI Channel model."""
