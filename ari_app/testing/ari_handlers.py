@@ -356,6 +356,9 @@ class AriHandlers:
         channel = self.fake.stasis_channel(req.path["channelId"])
         if channel.recording:
             raise FakeError(409, "Channel is currently recording")
+        bridge = self.fake.bridges.get(channel.bridge_id or "")
+        if bridge is not None and len(bridge.channels) > 1:
+            raise FakeError(409, "Channel is currently bridged with other channels")
         recording = self.fake.start_recording(
             channel,
             req.get("name"),

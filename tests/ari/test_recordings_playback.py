@@ -68,6 +68,13 @@ async def test_voicemail_recording_ends_on_hash_and_is_fetched_and_deleted(
 
     with pytest.raises(Conflict):
         await client.record(cid, "vm-0001", "wav")
+    media = await client.external_media("ulaw", external_host="127.0.0.1:9")
+    bridge = await client.create_bridge()
+    await client.add_channel(bridge.id, [cid, media.id])
+    with pytest.raises(Conflict):  # like Asterisk: not while bridged with others
+        await client.record(cid, "vm-0002", "wav")
+    await client.destroy_bridge(bridge.id)
+    await client.hangup(media.id)
     await client.delete_stored_recording("vm-0001")
     with pytest.raises(NotFound):
         await client.get_stored_recording_file("vm-0001")
