@@ -40,7 +40,7 @@ _ORDINAL_WORDS = {
     "thirtieth": 30,
 }
 _DAY_NUMBER = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
-_GENERIC_NAME_WORDS = frozenset({"day", "days", "s", "the", "of", "eve"})
+_GENERIC_NAME_WORDS = frozenset({"day", "days", "s", "the", "of"})
 
 
 def clock(minutes: int) -> str:
