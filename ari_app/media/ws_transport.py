@@ -142,16 +142,21 @@ class WebSocketMediaTransport:
             log.debug("chan_websocket event %s", name)
 
     async def _write(self) -> None:
-        while True:
-            await self._writer_wakeup.wait()
-            self._writer_wakeup.clear()
-            while self._pending and not self._ws.closed:
-                await self._can_send.wait()
-                chunk = bytes(self._pending[: self.optimal_frame_size])
-                del self._pending[: self.optimal_frame_size]
-                await self._ws.send_bytes(chunk)
-            if not self._pending and not self._ws.closed:
-                await self._ws.send_str("REPORT_QUEUE_DRAINED")
+        try:
+            while True:
+                await self._writer_wakeup.wait()
+                self._writer_wakeup.clear()
+                while self._pending and not self._ws.closed:
+                    await self._can_send.wait()
+                    chunk = bytes(self._pending[: self.optimal_frame_size])
+                    del self._pending[: self.optimal_frame_size]
+                    await self._ws.send_bytes(chunk)
+                if not self._pending and not self._ws.closed:
+                    await self._ws.send_str("REPORT_QUEUE_DRAINED")
+        except (ConnectionError, aiohttp.ClientError) as exc:
+            log.info("media WebSocket closed while sending: %s", exc)
+            self._pending.clear()
+            self._drained.set()
 
     async def send(self, pcm: bytes) -> None:
         """Queue PCM at ``pcm_rate``; Asterisk paces it (we honour MEDIA_XOFF/XON)."""

@@ -180,17 +180,19 @@ class FakeAsterisk:
         return f"Basic {token}"
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Listen on ``host:port`` (0 = a free port) and start the 20 ms media clock."""
+        """Listen on ``host:port`` (0 = a free port) and start the 20 ms media clock.
+
+        An instance starts once; after :meth:`stop` make a new one (e.g. to simulate an
+        Asterisk restart on the same port).
+        """
         self._changed = asyncio.Event()
         self._runner = web.AppRunner(self.web_app, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
+        addresses = self._runner.addresses
         self.host = host
-        self.port = int(sockets[0].getsockname()[1]) if sockets else port
+        self.port = int(addresses[0][1]) if addresses else port
         self._ticker = asyncio.create_task(self._run_clock(), name="fake-asterisk-clock")
         log.info("fake Asterisk listening on %s", self.url)
 

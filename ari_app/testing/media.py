@@ -147,7 +147,6 @@ class WsMediaLeg:
         while len(self._out) >= size:
             self.outbox.put_nowait(bytes(self._out[:size]))
             del self._out[:size]
-        self.after_tick()
 
     def after_tick(self) -> None:
         """Flow control and drain reports after the channel consumed a frame."""
