@@ -141,6 +141,13 @@ class EventListener:
                 self._log_failure(failures, f"cannot connect: {exc!r}")
                 await self._back_off(failures)
                 continue
+            except Exception:
+                # A bug or an unexpected library error must not end the listener for good.
+                failures += 1
+                self.stats.failures += 1
+                log.exception("unexpected error connecting the ARI events WebSocket")
+                await self._back_off(failures)
+                continue
             self._ws = ws
             self.stats.connects += 1
             recovering = ever_connected or failures > 0 or self.recover_on_first_connect
@@ -207,10 +214,17 @@ class EventListener:
             log.warning("could not list channels after reconnect: %s", exc)
             return
         log.info("%d channel(s) still in app %s after reconnect", len(channels), self.client.app)
-        if self.on_recovered is not None:
+        if self.on_recovered is None:
+            return
+        try:
             result = self.on_recovered(channels)
             if inspect.isawaitable(result):
                 await result
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception("the recovery callback failed; events keep flowing")
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:

@@ -9,6 +9,8 @@ import logging
 import socket
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.events import (
@@ -21,6 +23,21 @@ from ari_app.ari.models import Channel
 from ari_app.ari.reconnect import Backoff, ConnState
 from ari_app.testing.event_log import APP, EventLog
 from ari_app.testing.fake_asterisk import FakeAsterisk
+
+
+@given(
+    failures=st.integers(1, 200),
+    rand=st.floats(0, 1, exclude_max=True),
+    initial=st.floats(0.01, 5),
+    cap=st.floats(0.01, 60),
+)
+def test_backoff_never_exceeds_cap_and_grows(
+    failures: int, rand: float, initial: float, cap: float
+) -> None:
+    policy = Backoff(initial=initial, cap=cap)
+    delay = policy.delay(failures, rand)
+    assert 0 < delay <= cap
+    assert policy.delay(failures + 1, rand) >= delay
 
 
 def test_backoff_is_capped_exponential_with_jitter() -> None:
@@ -197,3 +214,24 @@ async def test_malformed_events_are_counted_and_skipped(
     assert listener.stats.unknown == 1
     assert listener.state is ConnState.CONNECTED
     await call.hangup()
+
+
+async def test_a_failing_recovery_callback_does_not_stop_events(
+    fake: FakeAsterisk, client: AriClient
+) -> None:
+    log = EventLog()
+
+    def broken(channels: list[Channel]) -> None:
+        raise RuntimeError("bug in the app")
+
+    listener = EventListener(client, log, on_recovered=broken, recover_on_first_connect=True)
+    await listener.start()
+    try:
+        async with asyncio.timeout(5):
+            await listener.connected.wait()
+        assert listener.stats.handler_errors == 1
+        call = await fake.place_call()
+        await log.wait_for(StasisStart, channel__id=call.channel_id)
+        await call.hangup()
+    finally:
+        await listener.stop()
