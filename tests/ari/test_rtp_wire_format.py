@@ -21,12 +21,12 @@ from ari_app.testing.event_log import EventLog
 from ari_app.testing.fake_asterisk import FakeAsterisk
 
 
-def _dominant_hz(samples: np.ndarray, rate: int) -> float:  # type: ignore[type-arg]
+def _dominant_hz(samples: np.ndarray, rate: int) -> float:
     spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
 
-def _energy_near(samples: np.ndarray, rate: int, hz: float) -> float:  # type: ignore[type-arg]
+def _energy_near(samples: np.ndarray, rate: int, hz: float) -> float:
     power = np.abs(np.fft.rfft(samples.astype(np.float64))) ** 2
     freqs = np.fft.rfftfreq(len(samples), 1 / rate)
     return float(power[np.abs(freqs - hz) < 30].sum() / power.sum())
@@ -63,7 +63,7 @@ async def test_wire_format_of_external_media(
         await client.add_channel(bridge.id, [call.channel_id, media.id])
         await call.send_audio(tone(440, 600))
 
-        packets = []
+        packets: list[bytes] = []
         async with asyncio.timeout(5):
             while len(packets) < 25:
                 packets.append(await loop.sock_recv(sock, 2048))
