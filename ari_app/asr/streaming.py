@@ -1,0 +1,79 @@
+"""Recognition off the event loop: an async stream running its engine in one worker thread.
+
+Each call gets an :class:`AsyncRecognizer` with its own single-thread executor, so the
+engine's (synchronous, not thread-safe) stream always runs on the same thread, frames are
+recognised in arrival order, and the event loop never waits on the recogniser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from ari_app.asr.base import Recognition, RecognizerStream
+
+_T = TypeVar("_T")
+
+
+class _Opener(Protocol):
+    def open_stream(self, sample_rate: int) -> RecognizerStream: ...
+
+
+class AsyncRecognizer:
+    """One call's recognition stream, driven from asyncio; create with :meth:`open`."""
+
+    def __init__(self, stream: RecognizerStream, executor: concurrent.futures.Executor) -> None:
+        """Wrap an open stream and the executor it must run on; prefer :meth:`open`."""
+        self._stream = stream
+        self._executor = executor
+        self._closed = False
+
+    @classmethod
+    async def open(cls, engine: _Opener, sample_rate: int, *, name: str = "asr") -> AsyncRecognizer:
+        """Open a stream on ``engine`` in a new worker thread (loading a model may block)."""
+        executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        loop = asyncio.get_running_loop()
+        try:
+            stream = await loop.run_in_executor(executor, engine.open_stream, sample_rate)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(stream, executor)
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hertz of the PCM :meth:`feed` accepts."""
+        return self._stream.sample_rate
+
+    async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    async def feed(self, pcm: bytes) -> Recognition | None:
+        """Recognise a frame of PCM; returns a partial result when the text changed."""
+        return await self._run(self._stream.accept, pcm)
+
+    async def finish(self) -> Recognition:
+        """End the utterance and return the final result."""
+        return await self._run(self._stream.finish)
+
+    async def aclose(self) -> None:
+        """Close the stream (returning engine resources) and stop the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._run(self._stream.close)
+        finally:
+            self._executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> AsyncRecognizer:
+        """Use as ``async with await AsyncRecognizer.open(...) as rec``."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close on leaving the block."""
+        await self.aclose()
