@@ -1,0 +1,299 @@
+"""The supervisor: loads config and models once, connects to ARI, runs one CallSession per call.
+
+It owns every task it starts. ``SIGTERM`` stops taking new calls (they continue in the
+dialplan, whose fallback rings people directly) and drains the calls in progress;
+``SIGHUP`` reloads the configuration, keeping the last good one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from ari_app.answer.embedder import get_embedder_async
+from ari_app.answer.engine import AnswerEngine
+from ari_app.answer.kb import load_knowledge_base
+from ari_app.answer.policy import Prompts
+from ari_app.ari.client import AriClient
+from ari_app.ari.errors import AriError
+from ari_app.ari.events import AriEvent, StasisStart
+from ari_app.ari.listener import EventListener
+from ari_app.ari.models import Channel
+from ari_app.asr.domain import build_domain_model, knowledge_texts
+from ari_app.asr.engines import get_engine
+from ari_app.call.events import CallEventListener
+from ari_app.call.services import CallServices, SpeechKit
+from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE, CallSession
+from ari_app.config import Config, ConfigHolder
+from ari_app.store.store import Store
+from ari_app.voicemail.service import VoicemailService, build_service
+from ari_app.voicemail.transcribe import EngineTranscriber
+
+_LOGGER = logging.getLogger(__name__)
+AGENT_ARG = "agent"
+"""First Stasis argument of the agent legs we originate (``agent,<call id>``)."""
+
+
+class AnswerEngines:
+    """One answer engine per line, rebuilt when the configuration is reloaded."""
+
+    def __init__(self, holder: ConfigHolder) -> None:
+        self.holder = holder
+        self._engines: dict[tuple[int, str], AnswerEngine] = {}
+
+    async def build_all(self) -> None:
+        """Build every line's engine in a thread (loads the embedding model once)."""
+        embedder = await get_embedder_async()
+        config, generation = self.holder.current, self.holder.generation
+        for line in config.lines:
+            if (generation, line) not in self._engines:
+                self._engines[(generation, line)] = await asyncio.to_thread(
+                    AnswerEngine.for_line, config, line, embedder=embedder
+                )
+
+    def __call__(self, line: str) -> AnswerEngine:
+        engine = self._engines.get((self.holder.generation, line))
+        if engine is None:
+            # Built at start and after each reload; a miss means a line added by a reload
+            # that was not built yet: build it now rather than fail the call.
+            engine = AnswerEngine.for_line(self.holder.current, line)
+            self._engines[(self.holder.generation, line)] = engine
+        return engine
+
+
+def speech_texts(config: Config) -> dict[tuple[str, int], list[str]]:
+    """What each (voice, rate) will surely say: greetings, prompts, answers, voicemail."""
+    fixed = [HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE, *vars(Prompts()).values()]
+    texts: dict[tuple[str, int], list[str]] = {}
+    for line in config.lines.values():
+        key = (line.ai_agent.voice, line.ai_agent.rate)
+        bucket = texts.setdefault(key, [])
+        bucket += [line.ai_agent.greeting, line.voicemail.greeting_in_hours, *fixed]
+        folder = config.config_dir / line.ai_agent.knowledge_base
+        if folder.is_dir():
+            for entry in load_knowledge_base(folder).entries:
+                if entry.source == "text":
+                    bucket.append(entry.answer)
+    return texts
+
+
+async def build_speech(config: Config, cache_dir: Path) -> SpeechKit:
+    """Load the recognition engine (with the knowledge base as its domain) in a thread."""
+    texts: list[str] = []
+    for line in config.lines.values():
+        texts += knowledge_texts(config.config_dir, line.ai_agent.knowledge_base)
+    speech = config.app.speech
+    vosk = Path(speech.vosk_model) if speech.vosk_model else None
+
+    def load() -> SpeechKit:
+        domain = build_domain_model(texts, cache_dir / "asr")
+        engine = get_engine(speech.asr_engine, vosk_model=vosk, domain=domain)
+        return SpeechKit(engine, cache_dir / "tts")
+
+    return await asyncio.to_thread(load)
+
+
+class Supervisor:
+    """Routes ARI events to calls and owns their tasks."""
+
+    def __init__(
+        self,
+        holder: ConfigHolder,
+        services: CallServices,
+        *,
+        listeners: list[CallEventListener] | None = None,
+    ) -> None:
+        self.holder = holder
+        self.services = services
+        self.listeners = listeners or []
+        self.sessions: dict[str, CallSession] = {}
+        self.tasks: dict[str, asyncio.Task[object]] = {}
+        self.accepting = True
+        self.calls_started = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def owner_of(self, event: AriEvent) -> CallSession | None:
+        """The call one of whose channels the event is about."""
+        for session in self.sessions.values():
+            if session.inbox.owns(event):
+                return session
+        return None
+
+    async def on_event(self, event: AriEvent) -> None:
+        """Dispatch one ARI event: a new call, or an event of a call in progress."""
+        owner = self.owner_of(event)
+        if owner is not None:
+            owner.deliver(event)
+            return
+        if isinstance(event, StasisStart) and (not event.args or event.args[0] != AGENT_ARG):
+            await self._new_call(event.channel, event.args)
+        elif isinstance(event, StasisStart):
+            # An agent leg whose call is over: nobody needs it.
+            with contextlib.suppress(AriError):
+                await self.services.ari.hangup(event.channel.id)
+
+    async def _new_call(
+        self, channel: Channel, args: tuple[str, ...], *, answered: bool = False
+    ) -> None:
+        config = self.holder.current
+        line = args[0] if args else (next(iter(config.lines)) if len(config.lines) == 1 else "")
+        if not self.accepting or line not in config.lines:
+            why = "shutting down" if not self.accepting else f"unknown line {line!r}"
+            _LOGGER.warning("call %s: %s; back to the dialplan", channel.id, why)
+            with contextlib.suppress(AriError):
+                await self.services.ari.continue_in_dialplan(channel.id)
+            return
+        self.start_call(channel, line, already_answered=answered)
+
+    def start_call(self, channel: Channel, line: str, *, already_answered: bool = False) -> None:
+        """Start a CallSession task for ``channel`` on ``line``."""
+        session = CallSession(
+            self.services,
+            channel,
+            line,
+            listeners=self.listeners,
+            already_answered=already_answered,
+        )
+        self.sessions[channel.id] = session
+        self.calls_started += 1
+        self.idle.clear()
+        task = asyncio.create_task(session.run(), name=f"call-{channel.id}")
+        self.tasks[channel.id] = task
+        task.add_done_callback(functools.partial(self._forget, channel.id))
+
+    def _forget(self, call_id: str, _task: object = None) -> None:
+        self.sessions.pop(call_id, None)
+        self.tasks.pop(call_id, None)
+        if not self.tasks:
+            self.idle.set()
+
+    async def on_recovered(self, channels: list[Channel]) -> None:
+        """After a reconnect: take back callers in our app that no call owns."""
+        owned = set().union(*(s.inbox.channels for s in self.sessions.values()))
+        for channel in channels:
+            if channel.id in owned or channel.name.startswith(("UnicastRTP/", "WebSocket/")):
+                continue
+            # The dialplan still shows Stasis(app,line,...): its arguments name the line.
+            args = tuple(a for a in channel.dialplan.app_data.split(",")[1:] if a)
+            if args and args[0] == AGENT_ARG:
+                continue
+            _LOGGER.warning("recovering call %s left without a session", channel.id)
+            await self._new_call(channel, args, answered=channel.state == "Up")
+
+    def reload(self) -> None:
+        """Re-read the configuration (SIGHUP); new calls use it, old ones finish as they are."""
+        self.holder.reload()
+
+    async def drain(self, within_s: float) -> None:
+        """Stop taking calls; wait for calls in progress, cancelling any left after the limit."""
+        self.accepting = False
+        if self.tasks:
+            _LOGGER.info("draining %d call(s)", len(self.tasks))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.idle.wait(), within_s)
+        for task in list(self.tasks.values()):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+
+@dataclasses.dataclass(slots=True)
+class Runtime:
+    """A running front desk: its parts, so they can be stopped in order."""
+
+    supervisor: Supervisor
+    listener: EventListener
+    ari: AriClient
+    store: Store | None
+    voicemail: VoicemailService | None
+    background: list[asyncio.Task[None]]
+
+    async def stop(self, drain_s: float = 30.0) -> None:
+        """Drain calls, then close events, voicemail, store and HTTP."""
+        await self.supervisor.drain(drain_s)
+        await self.listener.stop()
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        if self.voicemail is not None:
+            await self.voicemail.stop()
+        if self.store is not None:
+            await self.store.close()
+        await self.ari.close()
+
+
+async def start_runtime(
+    holder: ConfigHolder,
+    password: str,
+    *,
+    cache_dir: Path = Path("var/cache"),
+    now: Callable[[], datetime] | None = None,
+    listeners: list[CallEventListener] | None = None,
+    with_store: bool = True,
+) -> Runtime:
+    """Load models, open the store, connect to ARI and start taking calls."""
+    config = holder.current
+    ari_settings = config.app.ari
+    ari = AriClient(
+        f"{ari_settings.url.rstrip('/')}/ari", ari_settings.username, password, ari_settings.app
+    )
+    speech, answers = await asyncio.gather(build_speech(config, cache_dir), _answers(holder))
+    for (voice, rate), texts in speech_texts(config).items():
+        await speech.warm(voice, rate, texts[:8])  # greetings and prompts now, before calls
+    store: Store | None = None
+    voicemail: VoicemailService | None = None
+    if with_store:
+        store = Store(Path(config.app.store.path))
+        await store.open()
+        voicemail = build_service(
+            store, ari, Path(config.app.store.voicemail_dir), EngineTranscriber(speech.engine)
+        )
+        await voicemail.start()
+    services = CallServices(
+        ari=ari,
+        config=lambda: holder.current,
+        speech=speech,
+        answers=answers,
+        store=store,
+        voicemail=voicemail,
+    )
+    if now is not None:
+        services.now = now
+    supervisor = Supervisor(holder, services, listeners=listeners)
+    listener = EventListener(
+        ari,
+        supervisor.on_event,
+        on_recovered=supervisor.on_recovered,
+        recover_on_first_connect=True,
+    )
+    await listener.start()
+    background = [asyncio.create_task(_warm_rest(speech, config), name="tts-warm")]
+    return Runtime(supervisor, listener, ari, store, voicemail, background)
+
+
+async def _answers(holder: ConfigHolder) -> AnswerEngines:
+    engines = AnswerEngines(holder)
+    await engines.build_all()
+    return engines
+
+
+async def _warm_rest(speech: SpeechKit, config: Config) -> None:
+    """Synthesise every knowledge-base answer into the cache, in the background."""
+    for (voice, rate), texts in speech_texts(config).items():
+        await speech.warm(voice, rate, texts[8:])
+
+
+def install_signal_handlers(runtime: Runtime, stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT: stop (drain); SIGHUP: reload the configuration."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, runtime.supervisor.reload)

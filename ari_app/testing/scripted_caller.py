@@ -1,0 +1,59 @@
+"""A caller who follows a script: waits for the agent to finish, then speaks real audio.
+
+Used by the demo, the benchmark and the end-to-end tests. Speech is synthesised (a
+different voice from the agent's) and sent through the fake Asterisk at real time; what
+the caller hears is measured from the audio frames the fake delivered to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from ari_app.testing.fake_asterisk import SILENCE_RMS, FakeCall
+from ari_app.testing.model import FRAME_MS, RATE
+
+Speak = Callable[[str], Awaitable[bytes]]
+"""Text -> 16-bit PCM at 16 kHz."""
+TRAILING_SILENCE_MS = 1000
+
+
+class ScriptedCaller:
+    """One simulated caller on a :class:`FakeCall`."""
+
+    def __init__(self, call: FakeCall, speak: Speak) -> None:
+        self.call = call
+        self.speak = speak
+
+    def _loud_frames(self) -> list[int]:
+        levels = self.call.channel.heard_levels
+        return [i for i, level in enumerate(levels) if level > SILENCE_RMS]
+
+    async def wait_agent_done(self, quiet_ms: int = 1200, within: float = 60.0) -> bytes:
+        """Wait until the agent has spoken and then been quiet for ``quiet_ms``; return what
+        the caller heard since the last call (and forget it)."""
+
+        def finished() -> bool:
+            loud = self._loud_frames()
+            if not loud or self.call.state == "Gone":
+                return self.call.state == "Gone"
+            return (len(self.call.channel.heard_levels) - 1 - loud[-1]) * FRAME_MS >= quiet_ms
+
+        await self.call.fake.wait_until(finished, within)
+        return self.call.heard(clear=True)
+
+    async def wait_speech(self, ms: int = 200, within: float = 60.0) -> None:
+        """Wait until the caller hears at least ``ms`` of sound (agent speech, tone)."""
+        await self.call.wait_heard_speech(ms, within=within)
+
+    async def say(self, text: str) -> float:
+        """Speak ``text`` followed by a second of silence; returns the speech length in s."""
+        pcm = await self.speak(text)
+        silence = bytes(RATE * 2 * TRAILING_SILENCE_MS // 1000)
+        self.call.channel.heard.clear()
+        self.call.channel.heard_levels.clear()
+        await self.call.send_audio(pcm + silence, RATE)
+        return len(pcm) / 2 / RATE
+
+    async def wait_said(self, within: float = 60.0) -> None:
+        """Wait until everything queued by :meth:`say` has been played into the call."""
+        await self.call.fake.wait_until(lambda: not self.call.channel.inbound, within)
