@@ -86,14 +86,12 @@ class PocketsphinxEngine:
         return self._domain
 
     def _config(self) -> Config:
-        config = Decoder.default_config()
-        config["loglevel"] = "FATAL"
+        settings: dict[str, Any] = {"loglevel": "FATAL"}
         if self._domain is not None:
-            config["lm"] = str(self._domain.lm_path)
-            config["dict"] = str(self._domain.dict_path)
-        for key, value in self._options.items():
-            config[key] = value
-        return config
+            settings["lm"] = str(self._domain.lm_path)
+            settings["dict"] = str(self._domain.dict_path)
+        settings.update(self._options)
+        return Config(**settings)
 
     def set_domain(self, domain: DomainModel | None) -> None:
         """Switch the language model for streams opened from now on."""

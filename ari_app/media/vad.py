@@ -21,10 +21,19 @@ VAD_FRAME_MS: Final = (10, 20, 30)
 class VoiceActivityDetector:
     """Classifies frames of 16-bit little-endian mono PCM as speech or not (webrtcvad)."""
 
-    def __init__(self, sample_rate: int, *, aggressiveness: int = 2, frame_ms: int = 20) -> None:
+    def __init__(
+        self,
+        sample_rate: int,
+        *,
+        aggressiveness: int = 2,
+        frame_ms: int = 20,
+        warmup_ms: int = 100,
+    ) -> None:
         """Check the settings: rate in :data:`VAD_RATES`, ``frame_ms`` in :data:`VAD_FRAME_MS`.
 
-        ``aggressiveness`` 0 (keeps most audio as speech) to 3 (strictest).
+        ``aggressiveness`` 0 (keeps most audio as speech) to 3 (strictest). webrtcvad calls
+        the first ~80 ms of any signal speech while its noise model settles, so the first
+        ``warmup_ms`` of audio are reported as non-speech (they still train the model).
         """
         if sample_rate not in VAD_RATES:
             raise ValueError(f"VAD sample rate must be one of {VAD_RATES}, got {sample_rate}")
@@ -36,6 +45,7 @@ class VoiceActivityDetector:
         self.frame_ms = frame_ms
         self.frame_bytes = sample_rate * frame_ms // 1000 * 2
         self._vad = webrtcvad.Vad(aggressiveness)
+        self._warmup_frames = -(-warmup_ms // frame_ms)
 
     def is_speech(self, frame: bytes) -> bool:
         """True when ``frame`` (exactly ``frame_bytes`` long) holds speech."""
@@ -44,7 +54,11 @@ class VoiceActivityDetector:
                 f"VAD frame must be {self.frame_bytes} bytes ({self.frame_ms} ms at "
                 f"{self.sample_rate} Hz), got {len(frame)}"
             )
-        return bool(self._vad.is_speech(frame, self.sample_rate))
+        speech = bool(self._vad.is_speech(frame, self.sample_rate))
+        if self._warmup_frames > 0:
+            self._warmup_frames -= 1
+            return False
+        return speech
 
 
 class FrameSplitter:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ESPEAK_RATE: Final = 22050
 """Sample rate in Hertz of espeak-ng's output."""
+_ATTEMPTS: Final = 3
 
 _executor_lock = threading.Lock()
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -74,7 +75,21 @@ def _voice_id(name: str) -> str:
 
 
 def synthesize_blocking(text: str, settings: VoiceSettings) -> bytes:
-    """Synthesise ``text`` to PCM at ``settings.sample_rate`` (run on the TTS worker only)."""
+    """Synthesise ``text`` to PCM at ``settings.sample_rate`` (run on the TTS worker only).
+
+    The pyttsx3 driver now and then returns no audio for a sentence; that is retried.
+    """
+    if not any(ch.isalnum() for ch in text):
+        return b""
+    for attempt in range(1, _ATTEMPTS + 1):
+        pcm = _synthesize_once(text, settings)
+        if pcm:
+            return pcm
+        log.warning("espeak-ng returned no audio for %r (attempt %d)", text[:40], attempt)
+    raise TtsError(f"espeak-ng produced no audio for {text[:40]!r}")
+
+
+def _synthesize_once(text: str, settings: VoiceSettings) -> bytes:
     engine = _pyttsx3()
     engine.setProperty("voice", _voice_id(settings.voice))
     engine.setProperty("rate", settings.rate_wpm)
@@ -85,7 +100,7 @@ def synthesize_blocking(text: str, settings: VoiceSettings) -> bytes:
         with contextlib.redirect_stdout(io.StringIO()):
             engine.runAndWait()
         if not path.is_file():
-            raise TtsError(f"espeak-ng produced no audio for {text[:40]!r}")
+            return b""
         with wave.open(str(path), "rb") as wav:
             rate = wav.getframerate()
             pcm = wav.readframes(wav.getnframes())
@@ -106,10 +121,10 @@ class EspeakSynthesizer:
         """Blocking: one sentence from the cache or the engine (runs on the TTS worker)."""
         if self._cache is not None:
             cached = self._cache.get(text, self.settings)
-            if cached is not None:
+            if cached:
                 return cached
         pcm = synthesize_blocking(text, self.settings)
-        if self._cache is not None:
+        if self._cache is not None and pcm:
             self._cache.put(text, self.settings, pcm)
         return pcm
 

@@ -1,11 +1,17 @@
-"""``ari-app transcribe FILE.wav``: recognise a recording with the local engines, print the text."""
+"""``ari-app transcribe FILE.wav``: recognise a recording with the local engines, print the text.
+
+Any rate and channel count is accepted. Audio with no energy above 4 kHz (telephone speech
+stored at a higher rate) is recognised as 8 kHz narrow-band audio, which suits it better.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+
+import numpy as np
 
 from ari_app.asr.audio import read_wav
 from ari_app.asr.base import AsrError
@@ -13,6 +19,9 @@ from ari_app.asr.domain import DomainModel, build_domain_model, knowledge_texts
 from ari_app.asr.engines import ENGINE_NAMES, get_engine
 from ari_app.asr.offline import default_cache_dir, recognise_pcm
 from ari_app.media.codecs import resample
+
+_BAND_EDGE_HZ: Final = 4200.0
+_NARROWBAND_SHARE: Final = 1e-4
 
 
 def register(sub: Any) -> None:
@@ -52,13 +61,24 @@ def _domain(args: argparse.Namespace) -> DomainModel | None:
     return build_domain_model(texts, args.cache_dir or default_cache_dir())
 
 
+def narrowband(pcm: bytes, rate: int) -> bool:
+    """True when the audio has (almost) no energy above 4 kHz: telephone speech resampled up."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    if rate <= 8000 or len(samples) < 256:
+        return rate <= 8000
+    power = np.abs(np.fft.rfft(samples)) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    total = float(power.sum()) or 1.0
+    return float(power[freqs > _BAND_EDGE_HZ].sum()) / total < _NARROWBAND_SHARE
+
+
 def run(args: argparse.Namespace) -> int:
     """Read, resample, recognise and print; errors are one line on stderr."""
     try:
         pcm, rate = read_wav(args.file)
         domain = _domain(args)
         engine = get_engine(args.engine, vosk_model=args.vosk_model, domain=domain)
-        target = 8000 if rate <= 8000 else 16000
+        target = 8000 if narrowband(pcm, rate) else 16000
         result = recognise_pcm(engine, resample(pcm, rate, target), target)
     except (AsrError, OSError, UnicodeDecodeError) as exc:
         print(f"ari-app transcribe: {exc}", file=sys.stderr)

@@ -1,0 +1,63 @@
+"""Codecs: mu-law known values and round trips, slin byte order, 8 <-> 16 kHz resampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ari_app.media import codecs
+
+
+def pcm(values: list[int]) -> bytes:
+    return np.asarray(values, dtype="<i2").tobytes()
+
+
+def test_ulaw_known_values() -> None:
+    # G.711: 0 encodes as 0xFF, full-scale positive as 0x80, full-scale negative as 0x00.
+    assert codecs.ulaw_encode(pcm([0, 32767, -32768])) == bytes([0xFF, 0x80, 0x00])
+    assert codecs.ulaw_decode(bytes([0xFF, 0x7F, 0x80, 0x00])) == pcm([0, 0, 32124, -32124])
+
+
+def test_ulaw_round_trip_is_close_and_idempotent() -> None:
+    rng = np.random.default_rng(1)
+    samples = rng.integers(-32768, 32767, 4000).astype("<i2")
+    decoded = np.frombuffer(codecs.ulaw_decode(codecs.ulaw_encode(samples.tobytes())), "<i2")
+    error = np.abs(decoded.astype(np.int32) - samples.astype(np.int32))
+    # mu-law keeps about 1/16 relative precision (plus a small absolute step near zero).
+    assert np.all(error <= np.abs(samples.astype(np.int32)) / 16 + 8)
+    all_codes = bytes(range(256))
+    # Every code survives decode -> encode, except negative zero (0x7F), which becomes 0xFF.
+    assert codecs.ulaw_encode(codecs.ulaw_decode(all_codes)) == bytes(
+        0xFF if c == 0x7F else c for c in all_codes
+    )
+    again = codecs.ulaw_decode(codecs.ulaw_encode(codecs.ulaw_decode(all_codes)))
+    assert again == codecs.ulaw_decode(all_codes)
+
+
+def test_slin_is_big_endian_on_the_wire() -> None:
+    little = pcm([0x0102, -2])
+    wire = codecs.encode(little, 16000, codecs.SLIN16)
+    assert wire == b"\x01\x02\xff\xfe"
+    assert codecs.decode(wire, codecs.SLIN16, 16000) == little
+    with pytest.raises(ValueError, match="even number"):
+        codecs.swap_bytes(b"\x01")
+
+
+def test_resample_8k_16k_keeps_a_tone() -> None:
+    t = np.arange(8000) / 8000
+    tone = (10000 * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes()
+    up = codecs.resample(tone, 8000, 16000)
+    assert len(up) == 2 * len(tone)
+    spectrum = np.abs(np.fft.rfft(np.frombuffer(up, "<i2")))
+    assert abs(np.argmax(spectrum) * 16000 / (len(up) // 2) - 440) < 2
+    back = codecs.resample(up, 16000, 8000)
+    assert len(back) == len(tone)
+    assert codecs.resample(tone, 8000, 8000) is tone
+
+
+def test_wire_formats() -> None:
+    assert codecs.ULAW.frame_bytes(20) == 160
+    assert codecs.SLIN16.frame_bytes(20) == 640
+    assert codecs.wire_format("slin16") is codecs.SLIN16
+    with pytest.raises(ValueError, match="known"):
+        codecs.wire_format("opus")
