@@ -211,41 +211,44 @@ class AnswerEngine:
     def _topic(self, text: str, corrected: str) -> str | None:
         return self.topic_of(text) or self.topic_of(corrected)
 
-    def analyse(self, text: str, now: datetime) -> Analysis:
-        """Analyse one transcript (blocking: runs the embedding model when needed)."""
+    def _readings(self, text: str) -> tuple[str, Intent, list[str]]:
+        """Corrected text, intent, and the texts to embed (none when an intent decides)."""
         corrected, intent = self._reading(text)
+        if not corrected or intent.kind is not IntentKind.NONE:
+            return corrected, intent, []
+        again = self.second_reading(text, corrected)
+        return corrected, intent, [corrected] if again is None else [corrected, again]
+
+    def _decide(
+        self, text: str, corrected: str, intent: Intent, readings: list[str], *,
+        vectors: Vectors | None, now: datetime,
+    ) -> Analysis:
         topic = self._topic(text, corrected)
         if not corrected:
             return Analysis(text, corrected, NO_INTENT, Verdict.EMPTY)
-        if intent.kind is not IntentKind.NONE:
+        if intent.kind is not IntentKind.NONE or vectors is None:
             return Analysis(text, corrected, intent, Verdict.INTENT, confidence=1.0, topic=topic)
-        embed = self.retriever.embedder.encode_one
-        first = self._judge(text, corrected, embed(corrected), now, topic)
-        if first.verdict is Verdict.CONFIDENT:
+        first = self._judge(text, corrected, vectors[0], now, topic)
+        if first.verdict is Verdict.CONFIDENT or len(readings) < 2:
             return first
-        again = self.second_reading(text, corrected)
-        if again is None:
-            return first
-        second = self._judge(text, again, embed(again), now, topic)
+        second = self._judge(text, readings[1], vectors[1], now, topic)
         return second if second.verdict is Verdict.CONFIDENT else first
+
+    def analyse(self, text: str, now: datetime) -> Analysis:
+        """Analyse one transcript (blocking: runs the embedding model when needed).
+
+        When a sound-alike reading exists ("feeling" -> "filling"), both readings are embedded
+        in one batch; the second is used only if the first finds no confident answer.
+        """
+        corrected, intent, readings = self._readings(text)
+        vectors = self.retriever.embedder.encode(readings) if readings else None
+        return self._decide(text, corrected, intent, readings, vectors=vectors, now=now)
 
     async def analyse_async(self, text: str, now: datetime) -> Analysis:
         """Analyse one transcript with the embedding model run in a worker thread."""
-        corrected, intent = self._reading(text)
-        topic = self._topic(text, corrected)
-        if not corrected:
-            return Analysis(text, corrected, NO_INTENT, Verdict.EMPTY)
-        if intent.kind is not IntentKind.NONE:
-            return Analysis(text, corrected, intent, Verdict.INTENT, confidence=1.0, topic=topic)
-        embed = self.retriever.embedder.encode_one_async
-        first = self._judge(text, corrected, await embed(corrected), now, topic)
-        if first.verdict is Verdict.CONFIDENT:
-            return first
-        again = self.second_reading(text, corrected)
-        if again is None:
-            return first
-        second = self._judge(text, again, await embed(again), now, topic)
-        return second if second.verdict is Verdict.CONFIDENT else first
+        corrected, intent, readings = self._readings(text)
+        vectors = await self.retriever.embedder.encode_async(readings) if readings else None
+        return self._decide(text, corrected, intent, readings, vectors=vectors, now=now)
 
     def answer_text(self, entry: Entry, question: str, now: datetime) -> str:
         """The words to speak for ``entry``: hours built at ``now``, or the closed variant."""

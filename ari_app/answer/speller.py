@@ -1,17 +1,31 @@
 """Maps misheard words in a transcript onto the knowledge base's own words.
 
-Only words the knowledge base does not know are touched: a word is replaced when it sounds
-like a known word (same rough phonetic key) or is one or two letters away from one, and two
-neighbouring words are joined when together they make a known word ("met life" ->
-"metlife", "sat today" -> "saturday").
+Only words that are neither in the knowledge base nor ordinary English are touched: such a
+word is replaced when it sounds like a known word (same rough phonetic key) or is a letter
+or two away from one, and neighbouring words are joined when together they make a known
+word ("met life" -> "metlife", "sat today" -> "saturday"). Real words heard in place of
+others ("feeling" for "filling") get sound-alike suggestions for a second reading.
+
+Lookups go through indexes built once (sound keys, and every spelling with one or two
+letters deleted), so a question is corrected in well under a millisecond.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from itertools import combinations
 
 from ari_app.answer.text import STOPWORDS, edit_distance, normalize, sound_key, stem
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    """``word`` with up to ``depth`` letters deleted (including ``word`` itself)."""
+    out = {word}
+    for k in range(1, min(depth, len(word) - 1) + 1):
+        for drop in combinations(range(len(word)), k):
+            out.add("".join(c for i, c in enumerate(word) if i not in drop))
+    return out
 
 
 class Speller:
@@ -23,8 +37,13 @@ class Speller:
         self._english = frozenset(dictionary)
         self._targets = {w: n for w, n in counts.items() if len(w) >= 4 and w not in STOPWORDS}
         self._by_key: dict[str, list[str]] = {}
+        self._by_deletion: dict[str, set[str]] = {}
+        self._by_initial: dict[str, list[str]] = {}
         for word in self._targets:
             self._by_key.setdefault(sound_key(word), []).append(word)
+            self._by_initial.setdefault(word[0], []).append(word)
+            for variant in _deletions(word, 2):
+                self._by_deletion.setdefault(variant, set()).add(word)
 
     def known(self, word: str) -> bool:
         """Whether ``word`` is in the vocabulary (or a stopword)."""
@@ -39,19 +58,32 @@ class Speller:
             or stem(word) in self._english
         )
 
+    def _near(self, word: str, limit: int) -> set[str]:
+        """Targets within ``limit`` (at most 2) edits of ``word``."""
+        found: set[str] = set()
+        for variant in _deletions(word, limit):
+            found |= self._by_deletion.get(variant, set())
+        return {t for t in found if edit_distance(word, t, limit=limit) <= limit}
+
+    def _sound_mates(self, word: str, max_distance: int) -> set[str]:
+        key = sound_key(word)
+        if len(key) < 3:
+            return set()
+        return {
+            t for t in self._by_key.get(key, [])
+            if edit_distance(word, t, limit=max_distance) <= max_distance
+        }
+
     def _closest(self, word: str) -> str | None:
         if len(word) < 4 or word.isdigit():
             return None
-        key = sound_key(word)
         limit = 0 if len(word) < 5 else 1 if len(word) < 8 else 2
-        ranked: list[tuple[int, int, int, str]] = []
-        for target in self._targets:
-            if abs(len(target) - len(word)) > 2:
-                continue
-            distance = edit_distance(word, target, limit=2)
-            same_sound = len(key) >= 3 and sound_key(target) == key and distance <= 2
-            if same_sound or distance <= limit:
-                ranked.append((0 if same_sound else 1, distance, -self._targets[target], target))
+        same_sound = self._sound_mates(word, 2)
+        near = self._near(word, limit) if limit else set()
+        ranked = [
+            (0 if t in same_sound else 1, edit_distance(word, t, limit=2), -self._targets[t], t)
+            for t in same_sound | near
+        ]
         return min(ranked)[3] if ranked else None
 
     def sound_alikes(self, word: str) -> list[str]:
@@ -62,19 +94,11 @@ class Speller:
         """
         if len(word) < 4 or word in self._targets or word.isdigit():
             return []
-        key = sound_key(word)
-        found = []
-        for target in self._targets:
-            if abs(len(target) - len(word)) > 2:
-                continue
-            distance = edit_distance(word, target, limit=2)
-            distance = edit_distance(word, target, limit=3)
-            if (
-                (len(key) >= 3 and sound_key(target) == key and distance <= 3)
-                or target == "h" + word
-                or (distance <= 1 and len(word) >= 5)
-            ):
-                found.append(target)
+        found = self._sound_mates(word, 3)
+        if "h" + word in self._targets:
+            found.add("h" + word)
+        if len(word) >= 5:
+            found |= self._near(word, 1)
         return sorted(found)
 
     def joined_alikes(self, first: str, second: str) -> list[str]:
@@ -83,10 +107,8 @@ class Speller:
         if first in self._targets or second in self._targets or len(joined) < 8:
             return []
         return sorted(
-            t
-            for t in self._targets
-            if len(t) >= 8
-            and abs(len(t) - len(joined)) <= 2
+            t for t in self._by_initial.get(joined[0], [])
+            if len(t) >= 8 and abs(len(t) - len(joined)) <= 2
             and edit_distance(joined, t, limit=3) <= 3
         )
 
@@ -99,15 +121,12 @@ class Speller:
             return None
         if (len(parts) == 2 and self.known(first)) or len(joined) < 7 + 2 * (len(parts) - 2):
             return None
-        for target in self._targets:
-            if (
-                len(target) >= 7
-                and abs(len(target) - len(joined)) <= 2
-                and edit_distance(joined, target, limit=2) <= 2
-                and edit_distance(first, target, limit=2) > 2
-            ):
-                return target
-        return None
+        fits = [
+            (edit_distance(joined, t, limit=2), -self._targets[t], t)
+            for t in self._near(joined, 2)
+            if len(t) >= 7 and edit_distance(first, t, limit=2) > 2
+        ]
+        return min(fits)[2] if fits else None
 
     def correct(self, text: str) -> str:
         """Return ``text`` normalised, with unknown words replaced by known ones where clear."""

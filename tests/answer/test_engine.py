@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from ari_app.answer.embedder import Embedder, get_embedder, get_embedder_async
+from ari_app.answer.embedder import Embedder, get_embedder, get_embedder_async, load_embedder
 from ari_app.answer.engine import AnswerEngine, Verdict
 from ari_app.answer.intents import IntentKind
 
@@ -152,3 +152,14 @@ async def test_async_analysis_leaves_the_event_loop_free(engine: AnswerEngine) -
     assert (same.entry_id, round(same.confidence, 4)) == (
         analysis.entry_id, round(analysis.confidence, 4)
     )
+
+
+@pytest.mark.slow
+def test_onnx_backend_matches_the_torch_model(embedder: Embedder) -> None:
+    """The fast ONNX Runtime path gives the model's own numbers (a second, torch-only load)."""
+    assert embedder.backend_name == "onnxruntime"
+    reference = load_embedder(use_onnx=False)
+    assert reference.backend_name == "torch"
+    texts = ["what time do you open on saturdays", "do you take cigna", "um", "x " * 300]
+    fast, slow = embedder.encode(texts), reference.encode(texts)
+    assert np.allclose((fast * slow).sum(axis=1), 1.0, atol=1e-4)
