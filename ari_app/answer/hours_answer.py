@@ -246,10 +246,16 @@ def lunch_sentence(hours: BusinessHours) -> str:
         return "We do not close for lunch. " + weekly_summary(hours)
     parts = []
     for (start, end), days in breaks.items():
-        named = (
-            days[0].capitalize()
-            if len(days) == 1
-            else (f"{days[0].capitalize()} to {days[-1].capitalize()}")
-        )
-        parts.append(f"{named}, we close for lunch from {clock(start)} to {clock(end)}.")
+        parts.append(f"{day_list(days)}, we close for lunch from {clock(start)} to {clock(end)}.")
     return " ".join(parts)
+
+
+def day_list(days: list[str]) -> str:
+    """Weekday names as spoken: "Monday to Thursday" when consecutive, else a list."""
+    names = [d.capitalize() for d in days]
+    indexes = [WEEKDAYS.index(d) for d in days]
+    if len(names) > 2 and indexes == list(range(indexes[0], indexes[0] + len(indexes))):
+        return f"{names[0]} to {names[-1]}"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -10,6 +10,7 @@ import pytest
 from ari_app.answer.hours_answer import (
     answer_hours,
     clock,
+    day_list,
     holidays_sentence,
     lunch_sentence,
     weekly_summary,
@@ -103,3 +104,10 @@ def test_lunch_and_holidays(hours: BusinessHours) -> None:
     text = holidays_sentence(hours)
     assert "closed on New Year's Day, Independence Day, Thanksgiving" in text
     assert "On Christmas Eve, we are open from 8 AM to noon." in text
+
+
+def test_lunch_days_that_are_not_consecutive() -> None:
+    assert day_list(["monday", "tuesday", "wednesday"]) == "Monday to Wednesday"
+    assert day_list(["monday", "wednesday", "friday"]) == "Monday, Wednesday and Friday"
+    assert day_list(["monday", "tuesday"]) == "Monday and Tuesday"
+    assert day_list(["sunday"]) == "Sunday"
