@@ -124,6 +124,18 @@ class AnswerEngine:
             thresholds=thresholds,
         )
 
+    @classmethod
+    def for_config(
+        cls, config: Config, *, embedder: Embedder | None = None
+    ) -> dict[str, AnswerEngine]:
+        """One engine per line whose AI agent is enabled (build once per process, share)."""
+        shared = embedder or get_embedder()
+        return {
+            name: cls.for_line(config, name, embedder=shared)
+            for name, line in config.lines.items()
+            if line.ai_agent.enabled
+        }
+
     def topic_of(self, text: str) -> str | None:
         """The first routing topic whose phrases occur in ``text``."""
         for name, matcher in self.topics.items():

@@ -14,6 +14,7 @@ import pytest
 from ari_app.answer.embedder import Embedder, get_embedder, get_embedder_async, load_embedder
 from ari_app.answer.engine import AnswerEngine, Verdict
 from ari_app.answer.intents import IntentKind
+from ari_app.config.models import Config
 
 NY = ZoneInfo("America/New_York")
 TUESDAY_MORNING = datetime(2026, 12, 1, 10, 30, tzinfo=NY)
@@ -163,3 +164,9 @@ def test_onnx_backend_matches_the_torch_model(embedder: Embedder) -> None:
     texts = ["what time do you open on saturdays", "do you take cigna", "um", "x " * 300]
     fast, slow = embedder.encode(texts), reference.encode(texts)
     assert np.allclose((fast * slow).sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_engines_for_every_ai_line_share_the_model(config: Config, embedder: Embedder) -> None:
+    engines = AnswerEngine.for_config(config, embedder=embedder)
+    assert set(engines) == {n for n, line in config.lines.items() if line.ai_agent.enabled}
+    assert all(e.retriever.embedder is embedder for e in engines.values())
