@@ -1,26 +1,25 @@
-"""pyttsx3 on espeak-ng, serialised in one worker thread for the whole process.
+"""espeak-ng through pyttsx3's binding, serialised in one worker thread for the whole process.
 
-pyttsx3's espeak driver wraps libespeak-ng, whose state is process-global and not
-thread-safe, so every pyttsx3 call happens on a single dedicated thread (one
-``ThreadPoolExecutor(max_workers=1)`` shared by all synthesizers). espeak-ng produces
-22050 Hz audio, which is resampled with soxr to 8 or 16 kHz and cached on disk.
+libespeak-ng's state is process-global and not thread-safe, so every call into it happens
+on a single dedicated thread (one ``ThreadPoolExecutor(max_workers=1)`` shared by all
+synthesizers). We use pyttsx3's ctypes binding of libespeak-ng (``pyttsx3.drivers._espeak``)
+in espeak's *synchronous* mode rather than pyttsx3's espeak driver: that driver runs espeak
+asynchronously, and with it (pyttsx3 2.99) voice and rate changes reached the next request
+late and some requests came back empty. Do not also call ``pyttsx3.init("espeak")`` in the
+same process (espeak can be initialised once). Output (22050 Hz) is resampled with soxr to
+8 or 16 kHz and cached on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import io
+import ctypes
 import logging
-import tempfile
 import threading
-import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final
-
-import pyttsx3
 
 from ari_app.asr.text import split_sentences
 from ari_app.media.codecs import resample
@@ -31,11 +30,14 @@ log = logging.getLogger(__name__)
 
 ESPEAK_RATE: Final = 22050
 """Sample rate in Hertz of espeak-ng's output."""
-_ATTEMPTS: Final = 3
+_BUFFER_MS: Final = 200
 
 _executor_lock = threading.Lock()
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
-_engine: Any = None  # the pyttsx3 engine; touched only on the worker thread
+# Touched only on the worker thread:
+_espeak: Any = None
+_rate = ESPEAK_RATE
+_audio = bytearray()
 _voices: dict[str, str] = {}
 
 
@@ -50,21 +52,35 @@ def _worker() -> concurrent.futures.ThreadPoolExecutor:
         return _executor
 
 
-def _pyttsx3() -> Any:
-    """The pyttsx3 engine, created on first use (on the worker thread)."""
-    global _engine  # noqa: PLW0603
-    if _engine is None:
+def _on_audio(wav: Any, count: int, _events: Any) -> int:
+    """espeak's synth callback: collect the samples (runs inside ``Synth``)."""
+    if count > 0:
+        _audio.extend(ctypes.string_at(wav, count * 2))
+    return 0
+
+
+def _library() -> Any:
+    """libespeak-ng, initialised on first use in synchronous mode (on the worker thread)."""
+    global _espeak, _rate
+    if _espeak is None:
         try:
-            _engine = pyttsx3.init("espeak")
-        except Exception as exc:
+            from pyttsx3.drivers import _espeak as binding  # noqa: PLC0415
+        except (ImportError, OSError) as exc:
             raise TtsError(f"espeak-ng is not usable (apt install espeak-ng): {exc}") from exc
-        for v in _engine.getProperty("voices"):
-            _voices[v.id] = v.id
-            _voices.setdefault(v.id.rsplit("/", 1)[-1], v.id)
-    return _engine
+        rate = binding.Initialize(binding.AUDIO_OUTPUT_SYNCHRONOUS, _BUFFER_MS)
+        if rate == -1:
+            raise TtsError("espeak-ng could not be initialised")
+        binding.SetSynthCallback(_on_audio)
+        for v in binding.ListVoices(None):
+            ident = v.identifier.decode("utf-8")
+            _voices[ident.lower()] = ident
+            _voices.setdefault(ident.rsplit("/", 1)[-1].lower(), ident)
+        _espeak, _rate = binding, rate
+    return _espeak
 
 
 def _voice_id(name: str) -> str:
+    _library()
     try:
         return _voices[name.lower()]
     except KeyError:
@@ -75,36 +91,20 @@ def _voice_id(name: str) -> str:
 
 
 def synthesize_blocking(text: str, settings: VoiceSettings) -> bytes:
-    """Synthesise ``text`` to PCM at ``settings.sample_rate`` (run on the TTS worker only).
-
-    The pyttsx3 driver now and then returns no audio for a sentence; that is retried.
-    """
+    """Synthesise ``text`` to PCM at ``settings.sample_rate`` (run on the TTS worker only)."""
     if not any(ch.isalnum() for ch in text):
         return b""
-    for attempt in range(1, _ATTEMPTS + 1):
-        pcm = _synthesize_once(text, settings)
-        if pcm:
-            return pcm
-        log.warning("espeak-ng returned no audio for %r (attempt %d)", text[:40], attempt)
-    raise TtsError(f"espeak-ng produced no audio for {text[:40]!r}")
-
-
-def _synthesize_once(text: str, settings: VoiceSettings) -> bytes:
-    engine = _pyttsx3()
-    engine.setProperty("voice", _voice_id(settings.voice))
-    engine.setProperty("rate", settings.rate_wpm)
-    with tempfile.TemporaryDirectory(prefix="ari-tts-") as tmp:
-        path = Path(tmp) / "out.wav"
-        engine.save_to_file(text, str(path))
-        # The driver prints "Audio saved to ..." on stdout; keep stdout clean for the CLI.
-        with contextlib.redirect_stdout(io.StringIO()):
-            engine.runAndWait()
-        if not path.is_file():
-            return b""
-        with wave.open(str(path), "rb") as wav:
-            rate = wav.getframerate()
-            pcm = wav.readframes(wav.getnframes())
-    return resample(pcm, rate, settings.sample_rate)
+    lib = _library()
+    if lib.SetVoiceByName(_voice_id(settings.voice).encode("utf-8")) != lib.EE_OK:
+        raise TtsError(f"espeak-ng refused voice {settings.voice!r}")
+    lib.SetParameter(lib.RATE, settings.rate_wpm, 0)
+    _audio.clear()
+    status = lib.Synth(text.encode("utf-8"), flags=lib.CHARS_UTF8 | lib.ENDPAUSE)
+    pcm = bytes(_audio)
+    _audio.clear()
+    if status != lib.EE_OK or not pcm:
+        raise TtsError(f"espeak-ng produced no audio for {text[:40]!r} (status {status})")
+    return resample(pcm, _rate, settings.sample_rate)
 
 
 class EspeakSynthesizer:
@@ -130,7 +130,7 @@ class EspeakSynthesizer:
 
     def check_voice(self) -> None:
         """Blocking: raise :class:`TtsError` now if the configured voice does not exist."""
-        _worker().submit(lambda: (_pyttsx3(), _voice_id(self.settings.voice))).result()
+        _worker().submit(_voice_id, self.settings.voice).result()
 
     async def _submit(self, text: str) -> bytes:
         loop = asyncio.get_running_loop()
