@@ -73,8 +73,10 @@ def main() -> None:
             embed_only.append(time.perf_counter() - start)
 
     print(f"model load (first get_embedder, backend {embedder.backend_name}): {load_s:.2f} s")
-    print(f"engine build (load KB, encode {sum(len(e.questions) for e in engine.kb.entries)} "
-          f"questions): {build_s:.2f} s")
+    print(
+        f"engine build (load KB, encode {sum(len(e.questions) for e in engine.kb.entries)} "
+        f"questions): {build_s:.2f} s"
+    )
     print(describe("analyse, every question", whole))
     print(describe("analyse, questions looked up", looked_up))
     print(describe("embedding one question", embed_only))

@@ -85,12 +85,13 @@ class AnswerEngine:
         handoff_phrases: list[str] | None = None,
         topics: dict[str, list[str]] | None = None,
         people: list[str] | None = None,
+        teams: list[str] | None = None,
         thresholds: Thresholds | None = None,
     ) -> None:
         self.kb = kb
         self.hours = hours
         self.thresholds = thresholds or Thresholds()
-        self.intents = IntentDetector(handoff_phrases or [], people or [])
+        self.intents = IntentDetector(handoff_phrases or [], people or [], teams or [])
         self.topics = {name: PhraseMatcher(p) for name, p in (topics or {}).items()}
         self.retriever = Retriever(kb, embedder)
         vocabulary: list[str] = [*WEEKDAYS, *MONTHS, "tomorrow", "today", "weekend"]
@@ -121,6 +122,7 @@ class AnswerEngine:
             handoff_phrases=list(line.handoff.phrases),
             topics={t.name: list(t.phrases) for t in line.routing.topics},
             people=[u.name for u in config.users.values()],
+            teams=[*config.teams, *(t.name for t in config.teams.values() if t.name)],
             thresholds=thresholds,
         )
 
@@ -232,8 +234,14 @@ class AnswerEngine:
         return corrected, intent, [corrected] if again is None else [corrected, again]
 
     def _decide(
-        self, text: str, corrected: str, intent: Intent, readings: list[str], *,
-        vectors: Vectors | None, now: datetime,
+        self,
+        text: str,
+        corrected: str,
+        intent: Intent,
+        readings: list[str],
+        *,
+        vectors: Vectors | None,
+        now: datetime,
     ) -> Analysis:
         topic = self._topic(text, corrected)
         if not corrected:

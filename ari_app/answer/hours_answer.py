@@ -39,6 +39,9 @@ _ORDINAL_WORDS = {
     "twentieth": 20,
     "thirtieth": 30,
 }
+_SCHEDULE_WORDS = frozenset(
+    {"hours", "hour", "when", "time", "times", "days", "week", "weekdays", "schedule", "usually"}
+)
 _DAY_NUMBER = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
 _GENERIC_NAME_WORDS = frozenset({"day", "days", "s", "the", "of"})
 
@@ -135,7 +138,13 @@ def state_sentence(hours: BusinessHours, now: datetime) -> str:
     if state.is_open:
         until = f" until {clock(_minutes(state.closes_at))}" if state.closes_at else ""
         return f"Yes, we are open right now{until}."
-    why = f" for {state.exception}" if state.exception else ""
+    why = ""
+    exc = hours.exception_on(state.now.date()) if state.exception else None
+    if exc is not None and not exc.closed and exc.hours:
+        ranges = spoken_ranges(sorted(exc.hours))
+        why = f". On {exc.name} we are only open {ranges}"
+    elif state.exception:
+        why = f" for {state.exception}"
     if state.next_opening is None:
         return f"We are closed right now{why}."
     return f"We are closed right now{why}. We open again {spoken_time(state.next_opening, now)}."
@@ -219,6 +228,8 @@ def answer_hours(question: str, hours: BusinessHours, now: datetime) -> str:
         return state_sentence(hours, now)
     if "today" in said or "tonight" in said:
         return day_sentence(hours, today, today) + " " + state_sentence(hours, now)
+    if said & {"open", "closed"} and not said & _SCHEDULE_WORDS:
+        return state_sentence(hours, now)  # "are you open?" means now
     return weekly_summary(hours) + " " + state_sentence(hours, now)
 
 

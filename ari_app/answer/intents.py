@@ -320,9 +320,16 @@ def _in_order(said: list[str], wanted: list[str]) -> bool:
 class IntentDetector:
     """Detects the intents of one line: its handoff phrases and the names of its people."""
 
-    def __init__(self, handoff_phrases: Iterable[str] = (), people: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        handoff_phrases: Iterable[str] = (),
+        people: Iterable[str] = (),
+        teams: Iterable[str] = (),
+    ) -> None:
         self.custom = PhraseMatcher(handoff_phrases)
         self._names = frozenset(w for name in people for w in words(name) if len(w) >= 3)
+        team_words = {w for team in teams for w in words(team.replace("_", " ")) if len(w) >= 3}
+        self._who = _WHO | (team_words - STOPWORDS)
 
     def asks_for_person(self, seq: list[str]) -> bool:
         """Whether the words ask for a human."""
@@ -348,12 +355,17 @@ class IntentDetector:
                 return True
             if word in _REACH_VERBS and not _negated(seq, i):
                 ahead = seq[i + 1 : i + 5]
-                if any(w in _WHO for w in ahead) and word not in ("get", "call", "send", "ring"):
+                if any(w in self._who for w in ahead) and word not in (
+                    "get",
+                    "call",
+                    "send",
+                    "ring",
+                ):
                     return True
                 if (
                     word in ("get", "put", "send")
                     and ahead[:1] == ["me"]
-                    and any(w in _WHO for w in ahead[1:])
+                    and any(w in self._who for w in ahead[1:])
                 ):
                     return True
         return False

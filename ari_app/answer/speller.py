@@ -70,7 +70,8 @@ class Speller:
         if len(key) < 3:
             return set()
         return {
-            t for t in self._by_key.get(key, [])
+            t
+            for t in self._by_key.get(key, [])
             if edit_distance(word, t, limit=max_distance) <= max_distance
         }
 
@@ -107,8 +108,10 @@ class Speller:
         if first in self._targets or second in self._targets or len(joined) < 8:
             return []
         return sorted(
-            t for t in self._by_initial.get(joined[0], [])
-            if len(t) >= 8 and abs(len(t) - len(joined)) <= 2
+            t
+            for t in self._by_initial.get(joined[0], [])
+            if len(t) >= 8
+            and abs(len(t) - len(joined)) <= 2
             and edit_distance(joined, t, limit=3) <= 3
         )
 

@@ -99,8 +99,12 @@ def test_sat_today_is_read_as_saturday_by_the_hours_answer(engine: AnswerEngine)
 
 @pytest.mark.parametrize(
     "question",
-    ["do you do braces", "what is the capital of france", "how much is a root canal",
-     "can you order me a pizza"],
+    [
+        "do you do braces",
+        "what is the capital of france",
+        "how much is a root canal",
+        "can you order me a pizza",
+    ],
 )
 def test_out_of_scope_is_not_answered(engine: AnswerEngine, question: str) -> None:
     analysis = engine.analyse(question, TUESDAY_MORNING)
@@ -151,7 +155,8 @@ async def test_async_analysis_leaves_the_event_loop_free(engine: AnswerEngine) -
     assert during > 0  # the loop kept running while the model embedded the question
     same = engine.analyse("where do I park my car", TUESDAY_MORNING)
     assert (same.entry_id, round(same.confidence, 4)) == (
-        analysis.entry_id, round(analysis.confidence, 4)
+        analysis.entry_id,
+        round(analysis.confidence, 4),
     )
 
 
@@ -170,3 +175,12 @@ def test_engines_for_every_ai_line_share_the_model(config: Config, embedder: Emb
     engines = AnswerEngine.for_config(config, embedder=embedder)
     assert set(engines) == {n for n, line in config.lines.items() if line.ai_agent.enabled}
     assert all(e.retriever.embedder is embedder for e in engines.values())
+
+
+def test_asking_for_a_team_is_a_person_request_with_its_topic(engine: AnswerEngine) -> None:
+    analysis = engine.analyse("can I talk to billing", TUESDAY_MORNING)
+    assert analysis.intent.kind is IntentKind.PERSON
+    assert analysis.topic == "billing"
+    assert engine.analyse("put me through to the front desk", TUESDAY_MORNING).intent.kind is (
+        IntentKind.PERSON
+    )

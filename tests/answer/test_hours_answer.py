@@ -111,3 +111,19 @@ def test_lunch_days_that_are_not_consecutive() -> None:
     assert day_list(["monday", "wednesday", "friday"]) == "Monday, Wednesday and Friday"
     assert day_list(["monday", "tuesday"]) == "Monday and Tuesday"
     assert day_list(["sunday"]) == "Sunday"
+
+
+def test_are_you_open_means_now(hours: BusinessHours) -> None:
+    assert answer_hours("are you open", hours, at("2026-12-01T10:30")) == (
+        "Yes, we are open right now until 12:30 PM."
+    )
+    assert answer_hours("when are you open", hours, at("2026-12-01T10:30")).startswith(
+        "We are open Monday to Thursday"
+    )
+
+
+def test_closed_after_special_hours(hours: BusinessHours) -> None:
+    assert answer_hours("are you open", hours, at("2026-12-24T13:00")) == (
+        "We are closed right now. On Christmas Eve we are only open from 8 AM to noon. "
+        "We open again on Monday at 8 AM."
+    )

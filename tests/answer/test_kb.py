@@ -43,12 +43,16 @@ def test_answers_are_written_for_the_ear() -> None:
 
 
 def test_web_address_in_answer_names_file_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "faq.yaml", """entries:
+    path = write(
+        tmp_path,
+        "faq.yaml",
+        """entries:
   - id: site
     questions:
       - Do you have a website?
     answer: See www.example.com for details.
-""")
+""",
+    )
     with pytest.raises(KnowledgeBaseError) as err:
         load_knowledge_base(tmp_path)
     assert f"{path}:5" in str(err.value)
@@ -72,8 +76,10 @@ def test_duplicate_id_names_both_places(tmp_path: Path) -> None:
         ("entries:\n  - id: x\n    questions: [q]\n", r":2: entry 'x' has no answer"),
         ("entries:\n  - id: Bad Id\n    questions: [q]\n    answer: A.\n", r":2: id 'Bad Id'"),
         ("entries:\n  - id: x\n    questions: [q\n", r":\d+: not valid YAML"),
-        ("entries:\n  - id: x\n    questions: [q]\n    answer: A.\n    source: web\n",
-         r":5: source must be"),
+        (
+            "entries:\n  - id: x\n    questions: [q]\n    answer: A.\n    source: web\n",
+            r":5: source must be",
+        ),
     ],
 )
 def test_mistakes_are_reported_with_line(tmp_path: Path, text: str, message: str) -> None:

@@ -18,24 +18,42 @@ from ari_app.answer.policy import (
 
 SETTINGS = PolicySettings(max_failed_turns=2, max_silences=2)
 PARKING = Entry("parking", ("Is there parking?",), "Yes, behind the building.")
-BOOKING = Entry("booking", ("Can I book?",), "The front desk books. Shall I put you through?",
-                offer_handoff=True)
+BOOKING = Entry(
+    "booking",
+    ("Can I book?",),
+    "The front desk books. Shall I put you through?",
+    offer_handoff=True,
+)
 
 
 def answer(entry: Entry = PARKING, topic: str | None = None) -> Heard:
-    return Heard(Analysis("q", "q", NO_INTENT, Verdict.CONFIDENT, entry=entry,
-                          answer=entry.answer, confidence=0.8, margin=0.3, topic=topic))
+    return Heard(
+        Analysis(
+            "q",
+            "q",
+            NO_INTENT,
+            Verdict.CONFIDENT,
+            entry=entry,
+            answer=entry.answer,
+            confidence=0.8,
+            margin=0.3,
+            topic=topic,
+        )
+    )
 
 
-def unsure(verdict: Verdict = Verdict.LOW_CONFIDENCE, text: str = "hmm what",
-           topic: str | None = None) -> Heard:
-    return Heard(Analysis(text, text, NO_INTENT, verdict, entry=PARKING, confidence=0.5,
-                          topic=topic))
+def unsure(
+    verdict: Verdict = Verdict.LOW_CONFIDENCE, text: str = "hmm what", topic: str | None = None
+) -> Heard:
+    return Heard(
+        Analysis(text, text, NO_INTENT, verdict, entry=PARKING, confidence=0.5, topic=topic)
+    )
 
 
 def intent(kind: IntentKind, phrase: str | None = None, topic: str | None = None) -> Heard:
-    return Heard(Analysis("x", "x", Intent(kind, phrase), Verdict.INTENT, confidence=1.0,
-                          topic=topic))
+    return Heard(
+        Analysis("x", "x", Intent(kind, phrase), Verdict.INTENT, confidence=1.0, topic=topic)
+    )
 
 
 def test_answer_then_anything_else_then_no_says_goodbye() -> None:
@@ -89,7 +107,10 @@ def test_failed_turns_count_across_answers() -> None:
     state, d3 = decide(state, unsure(), settings)
     state, d4 = decide(state, unsure(), settings)
     assert [d1.action, d2.action, d3.action, d4.action] == [
-        Action.REPHRASE, Action.ANSWER, Action.REPHRASE, Action.HANDOFF
+        Action.REPHRASE,
+        Action.ANSWER,
+        Action.REPHRASE,
+        Action.HANDOFF,
     ]
     assert d1.say != d3.say  # the second request to rephrase is worded differently
     assert d4.reason == "low_confidence"
@@ -132,8 +153,7 @@ def test_person_and_custom_phrase_reasons_and_topic() -> None:
 
 
 def test_topic_heard_earlier_is_kept_for_the_handoff() -> None:
-    state, _ = decide(DialogState(), unsure(text="my invoice is wrong", topic="billing"),
-                      SETTINGS)
+    state, _ = decide(DialogState(), unsure(text="my invoice is wrong", topic="billing"), SETTINGS)
     _, decision = decide(state, intent(IntentKind.PERSON), SETTINGS)
     assert decision.topic == "billing"
 

@@ -6,8 +6,20 @@ from ari_app.answer.embedder import english_words
 from ari_app.answer.speller import Speller
 from ari_app.answer.text import content_tokens, edit_distance, normalize, sound_key, stem
 
-VOCAB = ["cigna", "dental", "saturday", "metlife", "wheelchair", "appointment", "parking",
-         "night", "filling", "hours", "whitening", "sedation"]
+VOCAB = [
+    "cigna",
+    "dental",
+    "saturday",
+    "metlife",
+    "wheelchair",
+    "appointment",
+    "parking",
+    "night",
+    "filling",
+    "hours",
+    "whitening",
+    "sedation",
+]
 
 
 def test_normalize_drops_fillers_punctuation_and_apostrophes() -> None:

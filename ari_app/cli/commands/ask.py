@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ari_app.answer.engine import AnswerEngine
+from ari_app.answer.engine import AnswerEngine, Verdict
 from ari_app.answer.kb import KnowledgeBaseError
 from ari_app.answer.policy import Action, DialogState, Heard, PolicySettings, decide
 from ari_app.config import ConfigError, load_config
@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     except AriAppError as err:
         return _fail(str(err))
     analysis = engine.analyse(args.question, now)
+    if analysis.verdict is Verdict.EMPTY:
+        return _fail("the question has no words")
     settings = PolicySettings(max_failed_turns=1)
     _, decision = decide(DialogState(), Heard(analysis), settings)
     confidence = f"confidence {analysis.confidence:.2f}"
@@ -88,8 +90,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"ANSWER {analysis.entry_id} ({confidence})")
         print(decision.say)
         return 0
-    if decision.action is Action.PROMPT and analysis.verdict == "empty":
-        return _fail("the question is empty")
     print(f"{str(analysis.intent.kind).upper()} ({confidence})")
     print(decision.say)
     return 0
