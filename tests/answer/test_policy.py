@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ari_app.answer.engine import Analysis, Verdict
 from ari_app.answer.intents import NO_INTENT, Intent, IntentKind
 from ari_app.answer.kb import Entry
@@ -171,3 +174,50 @@ def test_repeat_says_the_last_reply_again() -> None:
 def test_goodbye() -> None:
     _, decision = decide(DialogState(), intent(IntentKind.GOODBYE), SETTINGS)
     assert decision.action is Action.GOODBYE
+
+
+REASONS = {"asked_for_person", "low_confidence", "no_match", "no_input", "dtmf_0"}
+
+_EVENTS = st.one_of(
+    st.sampled_from(
+        [
+            answer(),
+            answer(BOOKING),
+            unsure(),
+            unsure(Verdict.NO_MATCH),
+            intent(IntentKind.PERSON),
+            intent(IntentKind.CUSTOM_PHRASE, "refund"),
+            intent(IntentKind.YES),
+            intent(IntentKind.NO),
+            intent(IntentKind.REPEAT),
+            intent(IntentKind.GOODBYE),
+            Silence(),
+        ]
+    ),
+    st.sampled_from("0123456789*#").map(Dtmf),
+)
+
+
+@given(
+    events=st.lists(_EVENTS, max_size=25),
+    failed=st.integers(min_value=1, max_value=4),
+    silences=st.integers(min_value=1, max_value=4),
+)
+def test_any_conversation_hands_off_with_a_reason_within_the_limits(
+    events: list[Heard | Silence | Dtmf], failed: int, silences: int
+) -> None:
+    settings = PolicySettings(max_failed_turns=failed, max_silences=silences)
+    state = DialogState()
+    for event in events:
+        state, decision = decide(state, event, settings)
+        if decision.action is Action.HANDOFF:
+            assert decision.reason in REASONS or (decision.reason or "").startswith(
+                "custom_phrase:"
+            )
+            assert decision.say
+            break
+        assert decision.reason is None or decision.action is Action.REPHRASE
+        assert state.failed_turns < failed
+        assert state.silences < silences
+        if decision.action is not Action.IGNORE:
+            assert decision.say
