@@ -80,6 +80,7 @@ class Embedder:
 
 def _torch_backend(model: Any, torch: Any) -> Backend:
     def run(texts: list[str]) -> Vectors:
+        """Embed a batch with the sentence-transformers modules."""
         with torch.inference_mode():
             features = model.preprocess(texts)
             output = model.forward(features)["sentence_embedding"]
@@ -93,11 +94,14 @@ def _exportable(inner: Any, torch: Any) -> Any:
     """The bare transformer with keyword inputs, so it can be exported to ONNX."""
 
     class Transformer(torch.nn.Module):  # type: ignore[misc]
+        """BERT returning only the last hidden state."""
+
         def __init__(self) -> None:
             super().__init__()
             self.inner = inner
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            """The token vectors for one padded batch."""
             out = self.inner(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             )
@@ -140,6 +144,7 @@ def _onnx_backend(model: Any, torch: Any, threads: int) -> Backend:
     )
 
     def run(texts: list[str]) -> Vectors:
+        """Embed a batch: tokenise, run the ONNX transformer, mean-pool, normalise."""
         encoded = tokenizer(
             texts, padding=True, truncation=True, max_length=max_length, return_tensors="np"
         )
