@@ -19,7 +19,7 @@ import yaml
 
 from ari_app.errors import AriAppError, Stage
 
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+ENTRY_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _URL = re.compile(r"(https?://|www\.|\b[\w-]+\.(com|org|net|io)\b)", re.IGNORECASE)
 _KEYS = {"id", "questions", "answer", "answer_when_closed", "offer_handoff", "source"}
 MAX_SENTENCE_WORDS = 30
@@ -76,15 +76,20 @@ def _scalar(path: Path, node: yaml.Node, what: str) -> str:
 
 
 def _check_spoken(path: Path, node: yaml.Node, text: str, what: str) -> None:
+    check_spoken(_where(path, node), text, what)
+
+
+def check_spoken(where: str, text: str, what: str) -> None:
+    """Refuse text that cannot be spoken well: web addresses, over-long sentences."""
     if _URL.search(text):
         raise KnowledgeBaseError(
-            f"{_where(path, node)}: {what} contains a web address; answers are spoken, "
+            f"{where}: {what} contains a web address; answers are spoken, "
             "so say where to find it in words instead"
         )
     for sentence in re.split(r"(?<=[.!?])\s+", text):
         if len(sentence.split()) > MAX_SENTENCE_WORDS:
             raise KnowledgeBaseError(
-                f"{_where(path, node)}: {what} has a sentence of {len(sentence.split())} words; "
+                f"{where}: {what} has a sentence of {len(sentence.split())} words; "
                 f"keep spoken sentences under {MAX_SENTENCE_WORDS} words"
             )
 
@@ -104,7 +109,7 @@ def _entry(path: Path, node: yaml.Node) -> Entry:
     if "id" not in fields:
         raise KnowledgeBaseError(f"{_where(path, node)}: entry has no id")
     entry_id = _scalar(path, fields["id"], "id")
-    if not _ID.match(entry_id):
+    if not ENTRY_ID.match(entry_id):
         raise KnowledgeBaseError(
             f"{_where(path, fields['id'])}: id {entry_id!r} must be lower-case letters, "
             "digits and underscores"
@@ -174,15 +179,31 @@ def load_file(path: Path) -> list[Entry]:
     return []
 
 
+def load_markdown(path: Path) -> list[Entry]:
+    """Read the entries of one knowledge-base Markdown file (format in the module docstring)."""
+    from ari_app.answer.kb_markdown import parse_markdown  # noqa: PLC0415 - avoids a cycle
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeBaseError(f"{path}: cannot read: {exc}") from exc
+    return parse_markdown(path, text)
+
+
 def load_knowledge_base(folder: Path) -> KnowledgeBase:
-    """Read every ``*.yaml``/``*.yml`` file of ``folder`` (sorted by name) into one base."""
+    """Read every ``*.yaml``/``*.yml``/``*.md`` file of ``folder`` (sorted) into one base.
+
+    ``README.md`` is documentation, not entries, and is skipped.
+    """
     if not folder.is_dir():
         raise KnowledgeBaseError(f"{folder}: knowledge base folder not found")
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    markdown = [p for p in folder.glob("*.md") if p.name.lower() != "readme.md"]
+    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml"), *markdown])
     entries: list[Entry] = []
     seen: dict[str, Entry] = {}
     for path in files:
-        for entry in load_file(path):
+        loaded = load_markdown(path) if path.suffix == ".md" else load_file(path)
+        for entry in loaded:
             if entry.id in seen:
                 first = seen[entry.id]
                 raise KnowledgeBaseError(

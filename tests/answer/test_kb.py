@@ -29,7 +29,7 @@ def test_sample_knowledge_base_loads() -> None:
     assert kb.get("booking").offer_handoff
     assert kb.get("emergency").answer_when_closed
     for entry in kb.entries:
-        assert entry.file.endswith(".yaml")
+        assert entry.file.endswith((".yaml", ".md"))
         assert entry.line > 0
 
 
@@ -100,4 +100,62 @@ def test_missing_or_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="not found"):
         load_knowledge_base(tmp_path / "nope")
     with pytest.raises(KnowledgeBaseError, match="no entries"):
+        load_knowledge_base(tmp_path)
+
+
+def test_markdown_entries(tmp_path: Path) -> None:
+    write(tmp_path, "README.md", "# not entries\n## Not An Id\n")
+    write(
+        tmp_path,
+        "faq.md",
+        """# Title, ignored
+Some notes, ignored.
+
+<!-- a comment -->
+## parking
+- Is there parking?
+* Where can I park?
+
+Yes, behind the building.
+Use Derby Lane.
+
+When closed: We are closed.
+Call tomorrow.
+
+## booking
+- Can I book?
+
+The front desk books.
+Offer handoff: yes
+
+## hours
+- When are you open?
+Source: hours
+""",
+    )
+    kb = load_knowledge_base(tmp_path)
+    assert kb.ids == ["parking", "booking", "hours"]
+    parking = kb.get("parking")
+    assert parking.questions == ("Is there parking?", "Where can I park?")
+    assert parking.answer == "Yes, behind the building. Use Derby Lane."
+    assert parking.answer_when_closed == "We are closed. Call tomorrow."
+    assert parking.line == 5
+    assert kb.get("booking").offer_handoff
+    assert kb.get("hours").source == "hours"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("## x\n\nAn answer.\n", r"faq\.md:1: entry 'x' needs a list of questions"),
+        ("## x\n- q\n", r"faq\.md:1: entry 'x' has no answer"),
+        ("## Bad Id\n- q\nA.\n", r"faq\.md:1: id 'Bad Id'"),
+        ("## x\n- q\nSee www.example.com.\n", r"faq\.md:3: answer contains a web address"),
+        ("## x\n- q\nA.\nOffer handoff: maybe\n", r"faq\.md:4: Offer handoff must be"),
+        ("## x\n- q\nA.\nSource: web\n", r"faq\.md:4: Source must be"),
+    ],
+)
+def test_markdown_mistakes_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    write(tmp_path, "faq.md", text)
+    with pytest.raises(KnowledgeBaseError, match=message):
         load_knowledge_base(tmp_path)
