@@ -28,6 +28,8 @@ from ari_app.ari.listener import EventListener
 from ari_app.ari.models import Channel
 from ari_app.asr.domain import build_domain_model, knowledge_texts
 from ari_app.asr.engines import get_engine
+from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
+from ari_app.asr.vosk_engine import VoskEngine
 from ari_app.call.events import CallEventListener
 from ari_app.call.services import CallServices, SpeechKit
 from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE, CallSession
@@ -254,7 +256,7 @@ async def start_runtime(
         store = Store(Path(config.app.store.path))
         await store.open()
         voicemail = build_service(
-            store, ari, Path(config.app.store.voicemail_dir), EngineTranscriber(speech.engine)
+            store, ari, Path(config.app.store.voicemail_dir), await _voicemail_transcriber(config)
         )
         await voicemail.start()
     services = CallServices(
@@ -277,6 +279,16 @@ async def start_runtime(
     await listener.start()
     background = [asyncio.create_task(_warm_rest(speech, config), name="tts-warm")]
     return Runtime(supervisor, listener, ari, store, voicemail, background)
+
+
+async def _voicemail_transcriber(config: Config) -> EngineTranscriber:
+    """Voicemail is free speech (names, numbers): transcribe it with the general model, not
+    the knowledge-base domain model the calls listen with."""
+    if config.app.speech.asr_engine == "pocketsphinx":
+        return EngineTranscriber(await asyncio.to_thread(PocketsphinxEngine))
+    vosk = Path(config.app.speech.vosk_model or "")
+    # A separate instance: the shared one is restricted to the domain's phrases.
+    return EngineTranscriber(await asyncio.to_thread(VoskEngine, vosk))
 
 
 async def _answers(holder: ConfigHolder) -> AnswerEngines:

@@ -16,6 +16,7 @@ from ari_app.ari.events import (
     ChannelDtmfReceived,
     ChannelEvent,
     ChannelHangupRequest,
+    RecordingEvent,
     StasisEnd,
 )
 
@@ -39,6 +40,8 @@ class CallInbox:
     """Channels known to be hung up or destroyed."""
     dtmf: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     """Digits the caller pressed, in order."""
+    recordings: set[str] = field(default_factory=set)
+    """Names of the recordings this call started."""
     caller_gone: asyncio.Event = field(default_factory=asyncio.Event)
     _waiters: list[_Waiter] = field(default_factory=list)
 
@@ -47,6 +50,8 @@ class CallInbox:
 
     def owns(self, event: AriEvent) -> bool:
         """True when ``event`` is about one of this call's channels."""
+        if isinstance(event, RecordingEvent):
+            return event.recording.name in self.recordings
         ids = _channel_ids(event)
         return bool(ids & self.channels)
 

@@ -391,6 +391,7 @@ class CallSession:
                 CallEventType.AGENT_ANSWERED,
                 agent=answered.member.user,
                 endpoint=answered.member.endpoint,
+                channel=answered.channel_id,
             )
         return answered
 
@@ -467,6 +468,7 @@ class CallSession:
         # Asterisk cannot record a channel that is in a bridge: take the caller out first.
         await self.ari.remove_channel(self.bridge_id, self.call_id)
         self._recording = _Recording(name)
+        self.inbox.recordings.add(name)
         self._protect_recording = True
         try:
             await self.ari.record(

@@ -7,10 +7,11 @@ the caller hears is measured from the audio frames the fake delivered to it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from ari_app.testing.fake_asterisk import SILENCE_RMS, FakeCall
-from ari_app.testing.model import FRAME_MS, RATE
+from ari_app.testing.model import RATE
 
 Speak = Callable[[str], Awaitable[bytes]]
 """Text -> 16-bit PCM at 16 kHz."""
@@ -29,14 +30,20 @@ class ScriptedCaller:
         return [i for i, level in enumerate(levels) if level > SILENCE_RMS]
 
     async def wait_agent_done(self, quiet_ms: int = 1200, within: float = 60.0) -> bytes:
-        """Wait until the agent has spoken and then been quiet for ``quiet_ms``; return what
-        the caller heard since the last call (and forget it)."""
+        """Wait until the agent has spoken and then been quiet for ``quiet_ms`` (as a person
+        waits for a pause); return what the caller heard since the last call (and forget it)."""
+        loop = asyncio.get_running_loop()
+        seen = -1
+        last_change = loop.time()
 
         def finished() -> bool:
-            loud = self._loud_frames()
-            if not loud or self.call.state == "Gone":
-                return self.call.state == "Gone"
-            return (len(self.call.channel.heard_levels) - 1 - loud[-1]) * FRAME_MS >= quiet_ms
+            nonlocal seen, last_change
+            if self.call.state == "Gone":
+                return True
+            loud = len(self._loud_frames())
+            if loud != seen:
+                seen, last_change = loud, loop.time()
+            return loud > 0 and loop.time() - last_change >= quiet_ms / 1000
 
         await self.call.fake.wait_until(finished, within)
         return self.call.heard(clear=True)

@@ -1,0 +1,217 @@
+"""Calls without a PBX: the real application against the embedded fake Asterisk.
+
+A :class:`Simulation` starts the fake Asterisk on loopback and the same runtime
+``ari-app run`` uses (ARI client, events, external media over real RTP, speech, answers,
+store), then plays scripted callers into it. The demo, ``ari-app simulate``, the benchmark
+and the end-to-end tests all go through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from ari_app.app import Runtime, start_runtime
+from ari_app.call.events import CallEvent, CallEventType
+from ari_app.config import ConfigHolder
+from ari_app.testing import Behaviour, FakeAsterisk
+from ari_app.testing.fake_asterisk import FakeCall
+from ari_app.testing.scripted_caller import ScriptedCaller
+from ari_app.tts.base import VoiceSettings
+from ari_app.tts.espeak import EspeakSynthesizer
+
+CALLER_VOICE = VoiceSettings(voice="en-us", rate_wpm=150, sample_rate=16000)
+"""How simulated callers sound (slower than the agent, to tell them apart)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """The caller says ``text`` (after the agent has finished speaking)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SayWav:
+    """The caller plays 16-bit PCM (``pcm`` at ``rate`` Hz) into the call."""
+
+    pcm: bytes
+    rate: int
+    label: str = "audio"
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """The caller presses keys."""
+
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """The caller hangs up."""
+
+
+Step = Say | SayWav | Press | HangUp
+
+
+@dataclass(slots=True)
+class CallResult:
+    """What happened on one simulated call."""
+
+    call_id: str
+    events: list[CallEvent] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """The outcome named by the ``ENDED`` event."""
+        ended = [e for e in self.events if e.type is CallEventType.ENDED]
+        return str(ended[-1].data["outcome"]) if ended else "unfinished"
+
+    def of(self, kind: CallEventType) -> list[CallEvent]:
+        """The events of one kind."""
+        return [e for e in self.events if e.type is kind]
+
+
+class Simulation:
+    """The fake Asterisk plus the real runtime, in this process."""
+
+    def __init__(
+        self,
+        config_dir: Path,
+        *,
+        cache_dir: Path = Path("var/cache"),
+        store_path: Path | None = None,
+        voicemail_dir: Path | None = None,
+        with_store: bool = True,
+        listeners: Sequence[Callable[[CallEvent], None]] = (),
+        media_transport: str | None = None,
+    ) -> None:
+        self.config_dir = config_dir
+        self.cache_dir = cache_dir
+        self.store_path = store_path
+        self.voicemail_dir = voicemail_dir
+        self.with_store = with_store
+        self.listeners = list(listeners)
+        self.media_transport = media_transport
+        self.moment: datetime | None = None
+        """The wall-clock moment routing sees (None: the real time)."""
+        self.password = secrets.token_urlsafe(12)
+        self.fake: FakeAsterisk | None = None
+        self.runtime: Runtime | None = None
+        self.caller_voice = EspeakSynthesizer(CALLER_VOICE, cache_dir / "tts")
+        self._results: dict[str, CallResult] = {}
+        self._ended: dict[str, asyncio.Event] = {}
+
+    async def __aenter__(self) -> Self:
+        holder = ConfigHolder(self.config_dir)
+        app = holder.current.app
+        self.fake = FakeAsterisk(
+            username=app.ari.username,
+            password=self.password,
+            recordings_dir=self.cache_dir / "fake-recordings",
+        )
+        await self.fake.start()
+        updates: dict[str, object] = {
+            "ari": app.ari.model_copy(update={"url": self.fake.url.rstrip("/")})
+        }
+        store = app.store
+        if self.store_path is not None:
+            store = store.model_copy(update={"path": str(self.store_path)})
+        if self.voicemail_dir is not None:
+            store = store.model_copy(update={"voicemail_dir": str(self.voicemail_dir)})
+        updates["store"] = store
+        if self.media_transport is not None:
+            updates["media"] = app.media.model_copy(update={"transport": self.media_transport})
+        holder.current = holder.current.model_copy(update={"app": app.model_copy(update=updates)})
+        try:
+            self.runtime = await start_runtime(
+                holder,
+                self.password,
+                cache_dir=self.cache_dir,
+                now=self._now,
+                listeners=[self._on_event, *self.listeners],
+                with_store=self.with_store,
+            )
+            await asyncio.wait_for(self.runtime.listener.connected.wait(), 10)
+        except BaseException:
+            await self.fake.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.runtime is not None:
+            await self.runtime.stop(drain_s=10)
+        if self.fake is not None:
+            await self.fake.stop()
+
+    def _now(self) -> datetime:
+        return self.moment if self.moment is not None else datetime.now().astimezone()
+
+    def _on_event(self, event: CallEvent) -> None:
+        result = self._results.setdefault(event.call_id, CallResult(event.call_id))
+        result.events.append(event)
+        if event.type is CallEventType.ENDED:
+            self._ended.setdefault(event.call_id, asyncio.Event()).set()
+
+    def agents(
+        self, behaviour: Behaviour | str, *endpoints: str, answer_delay: float = 1.0
+    ) -> None:
+        """Make agent phones answer, ring unanswered, be busy or offline."""
+        assert self.fake is not None
+        for endpoint in endpoints:
+            self.fake.configure_endpoint(endpoint, behaviour, answer_delay)
+
+    async def place(self, line: str, caller_number: str = "+16175550100") -> FakeCall:
+        """Place an inbound call into ``Stasis(app, line)``."""
+        assert self.fake is not None
+        assert self.runtime is not None
+        config = self.runtime.supervisor.holder.current
+        did = config.lines[line].did or "100"
+        return await self.fake.place_call(
+            did=did, caller_number=caller_number, app=config.app.ari.app, args=[line]
+        )
+
+    async def run_call(
+        self,
+        line: str,
+        steps: Sequence[Step],
+        *,
+        caller_number: str = "+16175550100",
+        within: float = 120.0,
+    ) -> CallResult:
+        """Place a call, play ``steps`` as the caller, and wait for the call's end."""
+        call = await self.place(line, caller_number)
+        ended = self._ended.setdefault(call.channel_id, asyncio.Event())
+        caller = ScriptedCaller(call, self.caller_voice.synthesize)
+        async with asyncio.timeout(within):
+            for step in steps:
+                if call.state == "Gone":
+                    break
+                if isinstance(step, HangUp):
+                    await call.hangup()
+                    break
+                await caller.wait_agent_done()
+                if call.state == "Gone":
+                    break
+                if isinstance(step, Say):
+                    await caller.say(step.text)
+                    await caller.wait_said()
+                elif isinstance(step, SayWav):
+                    await call.send_audio(step.pcm + bytes(step.rate * 2), step.rate)
+                    await caller.wait_said()
+                else:
+                    await call.send_dtmf(step.digits)
+            await ended.wait()
+        return self._results[call.channel_id]
