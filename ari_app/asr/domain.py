@@ -195,3 +195,14 @@ def knowledge_texts(config_dir: Path, knowledge_dir: str = "knowledge") -> list[
     if lines.is_file():
         texts.extend(_yaml_strings(_read_yaml(lines), keys=frozenset({"phrases"})))
     return texts
+
+
+def domain_model_for_config(
+    config_dir: Path, cache_dir: Path, knowledge_dir: str = "knowledge"
+) -> DomainModel:
+    """Build or reuse the domain model of a config folder (call again after a reload).
+
+    Blocking; run it in a thread. An unchanged knowledge base returns the cached model
+    (same fingerprint), so calling this on every reload is cheap.
+    """
+    return build_domain_model(knowledge_texts(config_dir, knowledge_dir), cache_dir)

@@ -12,7 +12,13 @@ import pytest
 
 from ari_app.asr.audio import read_wav_at, write_wav
 from ari_app.asr.base import AsrError, Recognition, RecognizerStream
-from ari_app.asr.domain import DomainModel, build_domain_model, knowledge_texts
+from ari_app.asr.domain import (
+    DomainModel,
+    build_domain_model,
+    domain_model_for_config,
+    knowledge_texts,
+)
+from ari_app.asr.engines import get_engine
 from ari_app.asr.evaldata import stock_prompts
 from ari_app.asr.offline import recognise_pcm
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
@@ -241,6 +247,23 @@ def test_engine_switches_domain_for_new_streams(
     after = recognise_pcm(engine, audio, 8000).text
     assert "insurance" not in before
     assert "insurance" in after
+
+
+def test_config_domain_is_rebuilt_after_the_kb_changes(tmp_path: Path) -> None:
+    kb = tmp_path / "config" / "knowledge"
+    kb.mkdir(parents=True)
+    (kb / "faq.md").write_text("Do you take Aetna? Yes we do.\n")
+    first = domain_model_for_config(tmp_path / "config", tmp_path / "cache")
+    assert domain_model_for_config(tmp_path / "config", tmp_path / "cache") == first
+    (kb / "faq.md").write_text("Do you take Aetna? Yes we do. Do you sell toothbrushes?\n")
+    second = domain_model_for_config(tmp_path / "config", tmp_path / "cache")
+    assert second.fingerprint != first.fingerprint
+    assert "toothbrushes" in second.words
+    assert "toothbrushes" not in first.words
+    engine = get_engine("pocketsphinx", domain=first)
+    assert get_engine("pocketsphinx", domain=second) is engine
+    assert isinstance(engine, PocketsphinxEngine)
+    assert engine.domain == second
 
 
 def test_knowledge_texts_reads_kb_files_and_handoff_phrases(tmp_path: Path) -> None:
