@@ -188,6 +188,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 functools.partial(eng.open_stream, 16000, narrowband=False),
                 use_16k=True,
             )
+        for model in ("general English (wheel)", FAQ):
+            row(
+                "pocketsphinx",
+                model,
+                "16 kHz upsampled, band detected (default)",
+                functools.partial(engines[model].open_stream, 16000),
+                use_16k=True,
+            )
         row(
             "pocketsphinx",
             "domain: KB + FAQ questions, second pass on",

@@ -41,6 +41,13 @@ DEFAULT_HIGHBAND_NOISE: Final = 5000.0
 NARROWBAND_CMN: Final = "68,-28,36,-10,3,12,-26,12,-7,-12,14,-14,0"
 """Starting cepstral mean for narrow-band streams (measured on noise-filled telephone speech);
 the model's default suits wideband microphones and spoils a process's first utterance."""
+_BAND_EDGE_HZ: Final = 4200.0
+_WIDEBAND_SHARE: Final = 1e-3
+"""Share of speech energy above 4.2 kHz over which 16 kHz audio counts as wideband."""
+_SILENT_POWER: Final = 100.0**2
+"""Frames quieter than this mean square amplitude do not count for the band decision."""
+_DECIDE_POWER: Final = 5 * 1000.0**2
+"""Speech energy needed (about five loud frames) before the band decision is taken."""
 _FILLERS: Final = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]"})
 
 
@@ -140,20 +147,27 @@ class PocketsphinxEngine:
     ) -> PocketsphinxStream:
         """Open a stream for PCM at ``sample_rate`` Hertz (blocking: may load a decoder).
 
-        ``narrowband`` says the audio carries nothing above 4 kHz (default: when the rate is
-        8000; pass True for slin16 that Asterisk upsampled from a ulaw caller).
+        ``narrowband`` says the audio carries nothing above 4 kHz. By default 8 kHz audio is
+        narrow-band, and 16 kHz audio is watched: it counts as narrow-band (slin16 that
+        Asterisk upsampled from a ulaw caller) until its speech shows energy above 4 kHz.
         """
         if sample_rate not in (8000, 16000):
             raise AsrError(f"pocketsphinx streams take 8000 or 16000 Hz audio, not {sample_rate}")
+        auto = narrowband is None and sample_rate == MODEL_RATE
         if narrowband is None:
-            narrowband = sample_rate == 8000
+            narrowband = True
         decoder, generation = self._checkout()
         cmn = self._cmn.get(narrowband)
         if cmn is not None:
             decoder.set_cmn(cmn)
-        level = self.highband_noise if narrowband else 0.0
         return PocketsphinxStream(
-            self, decoder, generation, sample_rate, noise_level=level, narrowband=narrowband
+            self,
+            decoder,
+            generation,
+            sample_rate,
+            noise_level=self.highband_noise,
+            narrowband=narrowband,
+            detect_band=auto,
         )
 
 
@@ -169,12 +183,16 @@ class PocketsphinxStream:
         *,
         noise_level: float = 0.0,
         narrowband: bool = False,
+        detect_band: bool = False,
     ) -> None:
         """Wrap a checked-out decoder; use :meth:`PocketsphinxEngine.open_stream` instead."""
         self._engine = engine
         self._narrowband = narrowband
         self._noise_level = noise_level
         self._noise_at = 0
+        self._detect_band = detect_band
+        self._high_power = 0.0
+        self._all_power = 0.0
         self._decoder: Decoder | None = decoder
         self._generation = generation
         self._rate = sample_rate
@@ -188,6 +206,11 @@ class PocketsphinxStream:
     def sample_rate(self) -> int:
         """Sample rate in Hertz of the PCM this stream accepts."""
         return self._rate
+
+    @property
+    def narrowband(self) -> bool:
+        """Whether the stream now treats its audio as narrow-band (nothing above 4 kHz)."""
+        return self._narrowband
 
     @property
     def _audio_s(self) -> float:
@@ -204,13 +227,31 @@ class PocketsphinxStream:
             if self._resampler is None:
                 self._resampler = soxr.ResampleStream(self._rate, MODEL_RATE, 1, dtype="int16")
             samples = np.asarray(self._resampler.resample_chunk(samples, last=last))
-        if self._noise_level and len(samples):
+        if self._detect_band and len(samples):
+            self._watch_band(samples)
+        if self._narrowband and self._noise_level and len(samples):
             noise = _highband_noise()
             idx = (self._noise_at + np.arange(len(samples))) % len(noise)
             self._noise_at = int(idx[-1]) + 1
             mixed = samples.astype(np.float32) + self._noise_level * noise[idx]
             samples = np.clip(mixed, -32768, 32767)
         return np.asarray(samples, dtype="<i2").tobytes()
+
+    def _watch_band(self, samples: npt.NDArray[np.int16]) -> None:
+        """Decide from the audio so far whether it is narrow-band (16 kHz input only)."""
+        windowed = samples.astype(np.float32) * np.hanning(len(samples)).astype(np.float32)
+        power = np.abs(np.fft.rfft(windowed)) ** 2
+        freqs = np.fft.rfftfreq(len(samples), 1 / MODEL_RATE)
+        total = float(power.sum())
+        if total < _SILENT_POWER * len(samples) ** 2:
+            return
+        self._all_power += total
+        self._high_power += float(power[freqs > _BAND_EDGE_HZ].sum())
+        if self._all_power > _DECIDE_POWER * len(samples) ** 2:
+            wide = self._high_power / self._all_power > _WIDEBAND_SHARE
+            if wide == self._narrowband:
+                self._narrowband = not wide
+                log.debug("stream audio is %s", "wideband" if wide else "narrow-band")
 
     def accept(self, pcm: bytes) -> Recognition | None:
         """Feed PCM; every 200 ms of audio, return the partial result if its text changed."""

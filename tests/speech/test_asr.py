@@ -27,6 +27,8 @@ from ari_app.asr.text import normalise
 from ari_app.asr.wer import corpus_wer
 from ari_app.cli import main
 from ari_app.media.codecs import resample
+from ari_app.tts.base import VoiceSettings
+from ari_app.tts.espeak import EspeakSynthesizer
 
 STOP_WORDS = {
     "a",
@@ -296,3 +298,31 @@ def test_bad_input_gets_clear_errors(tmp_path: Path, general_engine: Pocketsphin
     wav = tmp_path / "silence.wav"
     write_wav(wav, b"\0\0" * 8000, 8000)
     assert recognise_pcm(general_engine, read_wav_at(wav, 8000), 8000).text == ""
+
+
+async def test_16k_streams_detect_narrowband_audio(
+    domain_engine: PocketsphinxEngine, question_audio_8k: dict[str, bytes], tts_cache: Path
+) -> None:
+    """slin16 upsampled from a ulaw caller is handled as narrow-band; real wideband is not."""
+    texts = list(question_audio_8k)[:12]
+    upsampled = [resample(question_audio_8k[t], 8000, 16000) for t in texts]
+    wide_synth = EspeakSynthesizer(VoiceSettings(sample_rate=16000), tts_cache)
+    wideband = [await wide_synth.synthesize(t) for t in texts]
+
+    def run(clips: list[bytes]) -> tuple[float, bool]:
+        stream = domain_engine.open_stream(16000)
+        pairs = []
+        for text, pcm in zip(texts, clips, strict=True):
+            for at in range(0, len(pcm), 640):
+                stream.accept(pcm[at : at + 640])
+            pairs.append((text, stream.finish().text))
+        narrow = stream.narrowband
+        stream.close()
+        return corpus_wer(pairs).wer, narrow
+
+    up_wer, up_narrow = await asyncio.to_thread(run, upsampled)
+    wide_wer, wide_narrow = await asyncio.to_thread(run, wideband)
+    assert up_narrow
+    assert not wide_narrow
+    assert up_wer <= 0.25
+    assert wide_wer <= 0.25
