@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ari_app.asr.audio import read_wav_at
 from ari_app.asr.base import RecognizerStream
-from ari_app.asr.domain import DomainModel, build_domain_model
-from ari_app.asr.evaldata import caller_questions, domain_corpus, stock_prompts
+from ari_app.asr.domain import DomainModel, build_domain_model, domain_model_for_config
+from ari_app.asr.evaldata import REPO, caller_questions, domain_corpus, stock_prompts
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.vosk_engine import VoskEngine
 from ari_app.asr.wer import corpus_wer
@@ -159,6 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "domain: sample-business KB, questions held out": PocketsphinxEngine(held_out),
         "domain: prompt texts": PocketsphinxEngine(prompt_lm),
     }
+    config_dir = REPO / "config"
+    project_kb = (
+        domain_model_for_config(config_dir, work / "lm")
+        if (config_dir / "knowledge").is_dir()
+        else None
+    )
     two_pass = PocketsphinxEngine(faq, second_pass=True)
     no_fill = PocketsphinxEngine(highband_noise=0.0)
     no_fill_faq = PocketsphinxEngine(faq, highband_noise=0.0)
@@ -195,6 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "16 kHz upsampled, band detected (default)",
                 functools.partial(engines[model].open_stream, 16000),
                 use_16k=True,
+            )
+        if project_kb is not None:
+            kb_engine = PocketsphinxEngine(project_kb)
+            row(
+                "pocketsphinx",
+                "domain: the project's config/knowledge + lines.yaml",
+                "8 kHz (noise-filled band)",
+                functools.partial(kb_engine.open_stream, 8000),
             )
         row(
             "pocketsphinx",
