@@ -10,7 +10,11 @@ Upsampled telephone audio has nothing above 4 kHz, which this wideband model nev
 in training. Filling that empty band with steady noise (a "noise floor" the model treats
 as background) measurably lowers the word error rate on narrow-band speech: on Asterisk's
 stock prompts from 58 % to about 46 %, see BENCHMARKS.md. Streams fed 8 kHz audio do this
-by default (``narrowband``).
+by default; 16 kHz streams do it while their speech shows no energy above 4 kHz (slin16
+upsampled from a ulaw caller). The noise floor runs on from utterance to utterance.
+
+pocketsphinx's Python binding keeps the GIL while decoding: streams in several threads do
+not block the event loop for long (about a millisecond per 20 ms frame) but share one core.
 """
 
 from __future__ import annotations
