@@ -58,7 +58,14 @@ class HangUp:
     """The caller hangs up."""
 
 
-Step = Say | SayWav | Press | HangUp
+@dataclass(frozen=True, slots=True)
+class WaitFor:
+    """The caller waits until the call reaches an event (e.g. the voicemail greeting)."""
+
+    kind: CallEventType
+
+
+Step = Say | SayWav | Press | HangUp | WaitFor
 
 
 @dataclass(slots=True)
@@ -107,7 +114,7 @@ class Simulation:
         self.runtime: Runtime | None = None
         self.caller_voice = EspeakSynthesizer(CALLER_VOICE, cache_dir / "tts")
         self._results: dict[str, CallResult] = {}
-        self._ended: dict[str, asyncio.Event] = {}
+        self._signal = asyncio.Event()
 
     async def __aenter__(self) -> Self:
         holder = ConfigHolder(self.config_dir)
@@ -162,8 +169,28 @@ class Simulation:
     def _on_event(self, event: CallEvent) -> None:
         result = self._results.setdefault(event.call_id, CallResult(event.call_id))
         result.events.append(event)
-        if event.type is CallEventType.ENDED:
-            self._ended.setdefault(event.call_id, asyncio.Event()).set()
+        self._signal.set()
+
+    def result(self, call_id: str) -> CallResult:
+        """Events so far of call ``call_id``."""
+        return self._results.setdefault(call_id, CallResult(call_id))
+
+    async def wait_event(
+        self, call_id: str, kind: CallEventType, within: float = 60.0
+    ) -> CallEvent:
+        """Wait for the first event of ``kind`` on call ``call_id``."""
+        async with asyncio.timeout(within):
+            while True:
+                found = self.result(call_id).of(kind)
+                if found:
+                    return found[0]
+                self._signal.clear()
+                await self._signal.wait()
+
+    async def wait_ended(self, call_id: str, within: float = 60.0) -> CallResult:
+        """Wait for call ``call_id`` to end."""
+        await self.wait_event(call_id, CallEventType.ENDED, within)
+        return self.result(call_id)
 
     def agents(
         self, behaviour: Behaviour | str, *endpoints: str, answer_delay: float = 1.0
@@ -193,7 +220,12 @@ class Simulation:
     ) -> CallResult:
         """Place a call, play ``steps`` as the caller, and wait for the call's end."""
         call = await self.place(line, caller_number)
-        ended = self._ended.setdefault(call.channel_id, asyncio.Event())
+        return await self.run_call_on(call, steps, within=within)
+
+    async def run_call_on(
+        self, call: FakeCall, steps: Sequence[Step], *, within: float = 120.0
+    ) -> CallResult:
+        """Play ``steps`` as the caller of a placed call, and wait for the call's end."""
         caller = ScriptedCaller(call, self.caller_voice.synthesize)
         async with asyncio.timeout(within):
             for step in steps:
@@ -202,16 +234,19 @@ class Simulation:
                 if isinstance(step, HangUp):
                     await call.hangup()
                     break
+                if isinstance(step, WaitFor):
+                    await self.wait_event(call.channel_id, step.kind)
+                    continue
+                if isinstance(step, Press):
+                    await self.wait_event(call.channel_id, CallEventType.ANSWERED)
+                    await call.send_dtmf(step.digits)
+                    continue
                 await caller.wait_agent_done()
                 if call.state == "Gone":
                     break
                 if isinstance(step, Say):
                     await caller.say(step.text)
-                    await caller.wait_said()
-                elif isinstance(step, SayWav):
-                    await call.send_audio(step.pcm + bytes(step.rate * 2), step.rate)
-                    await caller.wait_said()
                 else:
-                    await call.send_dtmf(step.digits)
-            await ended.wait()
-        return self._results[call.channel_id]
+                    await call.send_audio(step.pcm + bytes(step.rate * 2), step.rate)
+                await caller.wait_said()
+        return await self.wait_ended(call.channel_id, within)

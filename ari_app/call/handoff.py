@@ -101,6 +101,7 @@ class Ringer:
             self._count += 1
             leg = f"{self.call_id}-agent-{self._count}"
             self.inbox.channels.add(leg)
+            self.live_legs.add(leg)  # before asking: a cancelled request may still ring
             try:
                 await self.ari.originate(
                     member.endpoint,
@@ -111,9 +112,9 @@ class Ringer:
                 )
             except AriError as err:
                 _LOGGER.warning("call %s: cannot ring %s: %s", self.call_id, member.endpoint, err)
+                self.live_legs.discard(leg)
                 continue
             legs[leg] = member
-            self.live_legs.add(leg)
         if not legs:
             return None
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ari_app.answer.conversation import Conversation, policy_settings
 from ari_app.answer.policy import Action, Decision
-from ari_app.ari.errors import AriError
+from ari_app.ari.errors import AriError, ChannelGone
 from ari_app.ari.events import (
     AriEvent,
     ChannelDestroyed,
@@ -145,13 +145,22 @@ class CallSession:
             self.outcome = self.outcome or Outcome.FAILED
             raise
         except Exception as err:
-            _LOGGER.exception("call %s failed", self.call_id)
-            self._emit(CallEventType.ERROR, error=str(err))
-            self.outcome = self.outcome or Outcome.FAILED
-            await self._apologise()
+            if self._caller_went_away(err):
+                self.outcome = self.outcome or Outcome.ABANDONED
+            else:
+                _LOGGER.exception("call %s failed", self.call_id)
+                self._emit(CallEventType.ERROR, error=str(err))
+                self.outcome = self.outcome or Outcome.FAILED
+                await self._apologise()
         finally:
             await asyncio.shield(self._finish())
         return self.outcome or Outcome.FAILED
+
+    def _caller_went_away(self, err: Exception) -> bool:
+        """True when ``err`` only says the caller is gone (hung up, or Asterisk lost them)."""
+        if self.inbox.caller_gone.is_set():
+            return True
+        return isinstance(err, ChannelGone) and self.call_id in err.path
 
     async def _run_until_hangup(self, config: Config, line: Line) -> None:
         flow = asyncio.create_task(self._flow(config, line), name=f"call-{self.call_id}-flow")
@@ -385,8 +394,6 @@ class CallSession:
                 await tone
             self._media.transport.flush()
         if answered is not None:
-            self.agent = answered.member.user
-            self.outcome = Outcome.HANDED_OFF
             self._emit(
                 CallEventType.AGENT_ANSWERED,
                 agent=answered.member.user,
@@ -423,6 +430,8 @@ class CallSession:
         await self._media.close(self.ari)
         self._media = None
         await self.ari.add_channel(self.bridge_id, answered.channel_id)
+        self.agent = answered.member.user
+        self.outcome = Outcome.HANDED_OFF
         self._emit(CallEventType.BRIDGED, agent=answered.member.user)
         store = self.services.store
         if store is not None:
@@ -461,7 +470,7 @@ class CallSession:
     # --- voicemail --------------------------------------------------------------------
 
     async def _voicemail(self, line: Line, step: VoicemailStep) -> None:
-        self._emit(CallEventType.VOICEMAIL, after_hours=step.after_hours)
+        self._emit(CallEventType.VOICEMAIL, after_hours=step.after_hours, greeting=step.greeting)
         await self._say(step.greeting, barge_in=False)
         self._pending_digit = None
         name = f"voicemail-{self.call_id}".replace(".", "-")

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import os
 import shutil
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +21,9 @@ from typing import Any
 import pytest
 import yaml
 from aiohttp import web
+
+from ari_app.testing import FakeAsterisk
+from ari_app.web.auth import DEFAULT_TOKEN_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -81,6 +85,10 @@ def config_dir(tmp_path: Path, port: int) -> Path:
     shutil.copytree(ROOT / "config", target)
     app: dict[str, Any] = yaml.safe_load((target / "app.yaml").read_text(encoding="utf-8"))
     app["ari"]["url"] = f"http://127.0.0.1:{port}"
+    app["store"] = {
+        "path": str(tmp_path / "var" / "calls.sqlite3"),
+        "voicemail_dir": str(tmp_path / "var" / "voicemail"),
+    }
     (target / "app.yaml").write_text(yaml.safe_dump(app), encoding="utf-8")
     return target
 
@@ -142,17 +150,54 @@ async def test_wrong_password_gives_one_line_naming_url_and_user(
     assert server.seen[0] != server.expected
 
 
-async def test_right_credentials_pass_the_check_and_say_what_is_missing(
-    ari: tuple[AsteriskInfo, int], tmp_path: Path
-) -> None:
-    server, port = ari
-    status, _, err = await ari_app_run(config_dir(tmp_path, port), LAB_PASSWORD)
-    assert server.seen == [server.expected]
-    assert err.startswith(
-        f"ari-app run: ARI at http://127.0.0.1:{port} accepts user ari_app (Asterisk 22.10.1)"
+async def test_run_takes_a_call_placed_in_the_lab_context(tmp_path: Path) -> None:
+    """``ari-app run`` with the lab's ari.conf user against the fake Asterisk: a call placed
+    into the lab dialplan's inbound context reaches the app and hears the greeting; SIGTERM
+    then stops it cleanly."""
+    username, variable = lab_ari_user()
+    fake = FakeAsterisk(username=username, password=LAB_PASSWORD)
+    await fake.start()
+    config = config_dir(tmp_path, fake.port)
+    env = {**os.environ, variable: LAB_PASSWORD}
+    env.pop(DEFAULT_TOKEN_ENV, None)
+    process = await asyncio.create_subprocess_exec(
+        str(ARI_APP),
+        "run",
+        "-c",
+        str(config),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert err.count("\n") == 1
-    assert status == 1  # the call loop is issue 6
+    try:
+        assert process.stderr is not None
+        lines: list[str] = []
+        async with asyncio.timeout(120):
+            while not any("taking calls" in line for line in lines):
+                raw = await process.stderr.readline()
+                assert raw, f"ari-app run stopped early: {lines}"
+                lines.append(raw.decode())
+        assert lines[0].startswith(
+            f"ari-app run: ARI at http://127.0.0.1:{fake.port} accepts user {username}"
+        )
+        app = yaml.safe_load((config / "app.yaml").read_text())["ari"]["app"]
+        dialplan = parse_file(ROOT / "dialplan" / "extensions_ari_app.conf")
+        context = "ari-app-inbound"
+        assert dialplan.named(context), "the inbound context of the lab dialplan"
+        await fake.wait_until(lambda: fake.app_registered(app), 30)
+        call = await fake.place_call(did="+16175550142", app=app, args=["main"], context=context)
+        await call.wait_heard_speech(500, within=30)
+        await call.hangup()
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(60):
+            status = await process.wait()
+        assert status == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await fake.stop()
 
 
 async def test_missing_password_names_the_variable(tmp_path: Path) -> None:

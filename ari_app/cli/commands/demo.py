@@ -133,7 +133,9 @@ async def run(args: argparse.Namespace) -> int:
         results.append(
             (
                 "resolved",
-                await sim.run_call("main", [Say("do you take delta dental insurance"), Say("no")]),
+                await sim.run_call(
+                    "main", [Say("do you take delta dental insurance"), Say("no thanks")]
+                ),
             )
         )
 

@@ -1,15 +1,17 @@
 """``ari-app run -c DIR``: start the front desk against the Asterisk named in app.yaml.
 
-For now this is the start-up check only: it loads the configuration, asks ARI for
-``GET /ari/asterisk/info`` with the configured user, and says in one line what is
-wrong when Asterisk cannot be reached or refuses the credentials, naming the URL and
-the user. The call loop (issue 6) is not built yet, so a successful check ends with a
-line saying so and a non-zero exit status as well.
+First a start-up check: load the configuration, ask ARI for ``GET /ari/asterisk/info``
+with the configured user, and say in one line what is wrong when Asterisk cannot be
+reached or refuses the credentials, naming the URL and the user (exit 1). Then load the
+models once, connect the events WebSocket and take calls until SIGTERM (drain calls in
+progress, exit 0); SIGHUP reloads the configuration, keeping the last good one. With
+ARI_APP_DASHBOARD_TOKEN set, the dashboard and /metrics are served on loopback.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from ari_app.config import ConfigError, load_config
+from ari_app.config import ConfigError, ConfigHolder, load_config
 from ari_app.errors import AriAppError, Stage
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -56,6 +58,14 @@ def register(sub: Any) -> None:
         default=DEFAULT_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help="how long to wait for ARI at start-up (default %(default)s)",
+    )
+    parser.add_argument("--dashboard-host", default="127.0.0.1", help="dashboard address")
+    parser.add_argument("--dashboard-port", type=int, default=8089, help="dashboard port")
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=60.0,
+        help="on SIGTERM, how long calls in progress may go on (default %(default)s)",
     )
     parser.set_defaults(handler=run)
 
@@ -131,10 +141,53 @@ async def run(args: argparse.Namespace) -> int:
     version = (info.get("system") or {}).get("version", "unknown version")
     print(
         f"ari-app run: ARI at {ari.url.rstrip('/')} accepts user {ari.username} "
-        f"(Asterisk {version}); the call loop (issue 6) is not built yet, stopping",
+        f"(Asterisk {version}); loading speech and answer models",
         file=sys.stderr,
+        flush=True,
     )
-    return 1
+    return await serve(args.config, password, args)
+
+
+async def serve(config_dir: Path, password: str, args: argparse.Namespace) -> int:
+    """Take calls until SIGTERM/SIGINT (drain, exit 0); SIGHUP reloads the configuration."""
+    # Imported here so that every other ari-app command starts without loading the models' code.
+    from ari_app.app import install_signal_handlers, start_runtime  # noqa: PLC0415
+    from ari_app.web.app import start_dashboard  # noqa: PLC0415
+    from ari_app.web.auth import DEFAULT_TOKEN_ENV, token_from_env  # noqa: PLC0415
+
+    holder = ConfigHolder(config_dir)
+    runtime = await start_runtime(holder, password)
+    dashboard = None
+    token_env = os.environ.get(DEFAULT_TOKEN_ENV)
+    if token_env and runtime.store is not None:
+        dashboard = await start_dashboard(
+            runtime.store.reader,
+            token_from_env(),
+            host=args.dashboard_host,
+            port=args.dashboard_port,
+        )
+    stop = asyncio.Event()
+    install_signal_handlers(runtime, stop)
+    config = holder.current
+    where = (
+        f"dashboard on http://{args.dashboard_host}:{args.dashboard_port}/"
+        if dashboard is not None
+        else f"dashboard off (set {DEFAULT_TOKEN_ENV})"
+    )
+    print(
+        f"ari-app run: taking calls for Stasis({config.app.ari.app},<line>) on line(s) "
+        f"{', '.join(config.lines)}; {where}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        await stop.wait()
+        print("ari-app run: stopping, finishing calls in progress", file=sys.stderr, flush=True)
+    finally:
+        if dashboard is not None:
+            await dashboard.cleanup()
+        await runtime.stop(drain_s=args.drain_seconds)
+    return 0
 
 
 __all__ = ["AriRefused", "AriStartupError", "AriUnexpected", "AriUnreachable", "check_ari"]
