@@ -34,6 +34,7 @@ from ari_app.call.events import CallEventListener
 from ari_app.call.services import CallServices, SpeechKit
 from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE, CallSession
 from ari_app.config import Config, ConfigHolder
+from ari_app.media.endpointer import EndpointerSettings
 from ari_app.store.store import Store
 from ari_app.voicemail.service import VoicemailService, build_service
 from ari_app.voicemail.transcribe import EngineTranscriber
@@ -259,6 +260,10 @@ async def start_runtime(
             store, ari, Path(config.app.store.voicemail_dir), await _voicemail_transcriber(config)
         )
         await voicemail.start()
+    speech_settings = config.app.speech
+    endpointer = EndpointerSettings(
+        end_silence_ms=speech_settings.end_silence_ms, no_input_ms=speech_settings.no_input_ms
+    )
     services = CallServices(
         ari=ari,
         config=lambda: holder.current,
@@ -266,6 +271,7 @@ async def start_runtime(
         answers=answers,
         store=store,
         voicemail=voicemail,
+        endpointer=endpointer,
     )
     if now is not None:
         services.now = now

@@ -92,6 +92,11 @@ class SpeechSettings(Model):
     asr_engine: Literal["pocketsphinx", "vosk"] = "pocketsphinx"
     vosk_model: str | None = None
     """Directory of an unpacked vosk model (for asr_engine: vosk)."""
+    end_silence_ms: Annotated[int, Field(ge=200, le=3000)] = 500
+    """Silence in milliseconds that ends the caller's turn (shorter answers faster, longer
+    lets callers pause mid-sentence)."""
+    no_input_ms: Annotated[int, Field(ge=1000, le=30000)] = 6000
+    """Milliseconds of silence after our prompt before the caller counts as silent."""
 
 
 class StoreSettings(Model):
