@@ -141,12 +141,30 @@ def test_the_caller_dialling_500_enters_the_apps_stasis_application_for_line_mai
 async def test_ari_app_run_passes_its_check_with_the_lab_credentials(
     fake: FakeAsterisk, tmp_path: Path
 ) -> None:
-    status, err = await ari_app_run(config_for(tmp_path, fake.url), SECRETS["ARI_PASSWORD"])
+    env = {**os.environ, "ARI_PASSWORD": SECRETS["ARI_PASSWORD"]}
+    process = await asyncio.create_subprocess_exec(
+        str(ARI_APP),
+        "run",
+        "-c",
+        str(config_for(tmp_path, fake.url)),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stderr is not None
+        async with asyncio.timeout(120):
+            first = (await process.stderr.readline()).decode()
+    finally:
+        # Only the start-up check is under test here; taking calls is tested in
+        # test_lab_run_startup.py.
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
     asked = [r for r in fake.request_log if r["path"] == "/ari/asterisk/info"]
     assert len(asked) == 1
-    assert err.startswith(f"ari-app run: ARI at {fake.url} accepts user ari_app (Asterisk ")
-    assert err.count("\n") == 1
-    assert status == 1  # nothing more to run until the call loop lands (issue 6)
+    assert first.startswith(f"ari-app run: ARI at {fake.url} accepts user ari_app (Asterisk ")
 
 
 async def test_ari_app_run_names_url_and_user_when_the_fake_refuses_the_password(
