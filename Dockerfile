@@ -41,9 +41,13 @@ COPY --from=vosk-model /opt/vosk-model-small-en-us /opt/vosk-model-small-en-us
 COPY config ./config
 COPY dialplan/lab/app_healthcheck.py /opt/ari-app/app_healthcheck.py
 
-RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home ariapp \
-    && mkdir -p /app/var \
-    && chown ariapp:ariapp /app/var
+# The only writable place is /app/var (a volume): call records, voicemail, the speech
+# cache, and HOME / XDG_CACHE_HOME for any library that caches files.
+RUN useradd --system --uid 10001 --user-group --home-dir /app/var --no-create-home ariapp \
+    && mkdir -p /app/var/cache \
+    && chown -R ariapp:ariapp /app/var
+ENV HOME=/app/var \
+    XDG_CACHE_HOME=/app/var/cache
 USER ariapp
 VOLUME ["/app/var"]
 
