@@ -9,7 +9,7 @@ The acoustic model is 16 kHz; 8 kHz telephone audio is upsampled inside the stre
 Upsampled telephone audio has nothing above 4 kHz, which this wideband model never saw
 in training. Filling that empty band with steady noise (a "noise floor" the model treats
 as background) measurably lowers the word error rate on narrow-band speech: on Asterisk's
-stock prompts from 58 % to about 46 %, see BENCHMARKS.md. Streams fed 8 kHz audio do this
+stock prompts from about 60 % to 45 %, see BENCHMARKS.md. Streams fed 8 kHz audio do this
 by default; 16 kHz streams do it while their speech shows no energy above 4 kHz (slin16
 upsampled from a ulaw caller). The noise floor runs on from utterance to utterance.
 
@@ -83,8 +83,8 @@ class PocketsphinxEngine:
 
         ``highband_noise`` is the noise level filling the empty band of narrow-band audio
         (0 turns it off). ``second_pass`` runs pocketsphinx's flat-lexicon rescoring at the
-        end of each utterance: about a third fewer word errors with the domain model, but
-        about 1.6 times the CPU and a later final result (see BENCHMARKS.md); off by default.
+        end of each utterance: sometimes fewer word errors, always about 1.5 times the CPU
+        and a later final result (see BENCHMARKS.md); off by default.
         ``options`` are extra pocketsphinx settings (e.g. ``beam=1e-48``).
         """
         self.highband_noise = highband_noise
