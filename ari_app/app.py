@@ -195,9 +195,13 @@ class Supervisor:
         """Re-read the configuration (SIGHUP); new calls use it, old ones finish as they are."""
         self.holder.reload()
 
+    def stop_accepting(self) -> None:
+        """New calls go back to the dialplan (whose fallback rings people) from now on."""
+        self.accepting = False
+
     async def drain(self, within_s: float) -> None:
         """Stop taking calls; wait for calls in progress, cancelling any left after the limit."""
-        self.accepting = False
+        self.stop_accepting()
         if self.tasks:
             _LOGGER.info("draining %d call(s)", len(self.tasks))
             with contextlib.suppress(TimeoutError):
