@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import random
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -94,6 +97,13 @@ def register(sub: Any) -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path("var/cache"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead: N short calls in a row and --calls at once; report resource growth",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -350,6 +360,88 @@ class Bench:
         await self.one_call([QUESTIONS[0]], barge=False)
 
 
+# --- soak -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What a leak would make grow."""
+
+    tasks: int
+    fds: int
+    threads: int
+    rss_mib: float
+    fake_channels: int
+    fake_bridges: int
+    fake_rtp_legs_open: int
+    sessions: int
+
+    @classmethod
+    def now(cls, sim: Simulation) -> Resources:
+        """A snapshot of this process and the simulation."""
+        assert sim.fake is not None
+        assert sim.runtime is not None
+        pages = int(Path("/proc/self/statm").read_text(encoding="utf-8").split()[1])
+        return cls(
+            tasks=len(asyncio.all_tasks()),
+            fds=len(os.listdir("/proc/self/fd")),
+            threads=threading.active_count(),
+            rss_mib=round(pages * resource.getpagesize() / 2**20, 1),
+            fake_channels=len(sim.fake.channels),
+            fake_bridges=len(sim.fake.bridges),
+            fake_rtp_legs_open=sum(
+                1 for leg in sim.fake.rtp_legs.values() if leg.transport is not None
+            ),
+            sessions=len(sim.runtime.supervisor.sessions),
+        )
+
+
+async def short_call(sim: Simulation) -> str:
+    """Place a call, hang up once the caller has heard 200 ms of the greeting; the outcome."""
+    call = await sim.place(LINE)
+    await call.wait_heard_speech(200, within=30)
+    await call.hangup()
+    result = await sim.wait_ended(call.channel_id, 30)
+    return result.outcome
+
+
+async def settled(sim: Simulation, baseline: Resources, within: float = 10.0) -> Resources:
+    """Resources once no call is left and the task count is back to ``baseline`` (checked
+    on every fake state change and media tick), or after ``within`` seconds."""
+    assert sim.fake is not None
+
+    def quiet() -> bool:
+        now = Resources.now(sim)
+        idle = now.sessions == 0 and now.fake_channels == 0 and now.fake_bridges == 0
+        return idle and now.tasks <= baseline.tasks
+
+    with contextlib.suppress(TimeoutError):
+        await sim.fake.wait_until(quiet, within)
+    return Resources.now(sim)
+
+
+async def soak(sim: Simulation, in_row: int, at_once: int) -> tuple[Resources, Resources, int]:
+    """Warm up, then ``in_row`` short calls one after another and ``at_once`` concurrently;
+    returns (resources before, after, failed calls)."""
+    for _ in range(2):
+        await short_call(sim)
+    await asyncio.gather(*(short_call(sim) for _ in range(at_once)))
+    before = await settled(sim, Resources.now(sim))
+    failed = 0
+    for _ in range(in_row):
+        try:
+            await short_call(sim)
+        except Exception:
+            _LOGGER.exception("soak call failed")
+            failed += 1
+    outcomes = await asyncio.gather(
+        *(short_call(sim) for _ in range(at_once)), return_exceptions=True
+    )
+    failed += sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
+    after = await settled(sim, before)
+    return before, after, failed
+
+
 # --- the command ----------------------------------------------------------------------
 
 
@@ -497,6 +589,41 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             return summarise(bench, args, wall, cpu)
 
 
+async def run_soak(args: argparse.Namespace) -> int:
+    """``--soak N``: resource growth over N calls in a row plus ``--calls`` at once."""
+    with tempfile.TemporaryDirectory(prefix="ari-soak-") as tmp:
+        work = Path(tmp)
+        config, _ = _prepare_config(args, work)
+        async with Simulation(
+            config,
+            cache_dir=args.cache_dir,
+            store_path=work / "soak.sqlite3",
+            voicemail_dir=work / "voicemail",
+        ) as sim:
+            sim.moment = MOMENT
+            started = time.perf_counter()
+            before, after, failed = await soak(sim, args.soak, args.calls)
+            wall = time.perf_counter() - started
+    report = {
+        "in_row": args.soak,
+        "at_once": args.calls,
+        "wall_s": round(wall, 1),
+        "failed": failed,
+        "before": asdict(before),
+        "after": asdict(after),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"ari-app bench --soak: {args.soak} calls in a row, {args.calls} at once, "
+            f"{wall:.0f} s, {failed} failed"
+        )
+        for name, value in asdict(before).items():
+            print(f"  {name:20s} {value!s:>8} -> {asdict(after)[name]!s:>8}")
+    return 0 if failed == 0 else 1
+
+
 async def run(args: argparse.Namespace) -> int:
     """Entry point of ``ari-app bench``."""
     if args.calls < 1 or args.duration <= 0:
@@ -505,6 +632,8 @@ async def run(args: argparse.Namespace) -> int:
     if args.engine == "vosk" and args.vosk_model is not None and not args.vosk_model.is_dir():
         print(f"ari-app bench: no vosk model at {args.vosk_model}", file=sys.stderr)
         return 2
+    if args.soak is not None:
+        return await run_soak(args)
     report = await run_bench(args)
     if args.json:
         print(json.dumps(report, indent=2))
