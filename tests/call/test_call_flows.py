@@ -1,0 +1,230 @@
+"""Whole calls over real loopback sockets: the fake Asterisk, real RTP, real speech.
+
+Each test plays a caller through :class:`~ari_app.simulation.Simulation` and checks the
+outcome, the events, the records and that nothing is left behind on the fake PBX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from ari_app.call.events import CallEventType as E
+from ari_app.simulation import HangUp, Press, Say, Simulation, WaitFor
+from ari_app.testing import Behaviour
+from ari_app.testing.scripted_caller import ScriptedCaller
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+CLOSED = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("America/New_York"))
+
+PERSON = "operator please"
+MESSAGE = "this is a test message please call me back"
+
+
+async def assert_nothing_left(sim: Simulation, call_id: str) -> None:
+    """No channel of the call, no bridge and no session is left once its task is done."""
+    assert sim.fake is not None
+    assert sim.runtime is not None
+    task = sim.runtime.supervisor.tasks.get(call_id)
+    if task is not None:
+        await task
+    live = [
+        c.id for c in sim.fake.channels.values() if not c.destroyed and c.id.startswith(call_id)
+    ]
+    assert live == []
+    assert [b for b in sim.fake.bridges if b.startswith(call_id)] == []
+    assert call_id not in sim.runtime.supervisor.sessions
+
+
+async def agent_hangs_up_when_bridged(sim: Simulation, call_id: str) -> str:
+    """Be the agent: wait until bridged, then hang up; returns the agent's channel."""
+    assert sim.fake is not None
+    answered = await sim.wait_event(call_id, E.AGENT_ANSWERED)
+    await sim.wait_event(call_id, E.BRIDGED)
+    channel = str(answered.data["channel"])
+    await sim.fake.call(channel).hangup()
+    return channel
+
+
+async def test_resolved_by_the_ai_agent(sim: Simulation) -> None:
+    result = await sim.run_call("main", [Say("where do I park"), Say("no thanks")])
+    assert result.outcome == "resolved"
+    said = result.of(E.AGENT_SAID)
+    assert "park" in said[0].data["text"].lower()
+    assert said[0].data["latency_ms"] is not None
+    assert said[-1].data["action"] == "goodbye"
+    greeting = result.of(E.GREETING)[0]
+    assert greeting.data["latency_ms"] < 200
+    await assert_nothing_left(sim, result.call_id)
+    assert sim.runtime is not None
+    assert sim.runtime.store is not None
+    record = await asyncio.to_thread(sim.runtime.store.reader.get_call, result.call_id)
+    assert record is not None
+    assert record.outcome == "resolved"
+
+
+async def test_person_in_hours_agent_answers_after_whisper(sim: Simulation) -> None:
+    call = await sim.place("main")
+    agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, call.channel_id))
+    result = await sim.run_call_on(call, [Say(PERSON)])
+    channel = await agent
+    assert result.outcome == "handed_off"
+    kinds = [e.type for e in result.events]
+    assert kinds.index(E.AGENT_ANSWERED) < kinds.index(E.WHISPER) < kinds.index(E.BRIDGED)
+    trace = [(e.type.value, e.at_ms, e.data) for e in result.events]
+    assert result.of(E.HANDOFF)[0].data["reason"] == "asked_for_person", trace
+    assert sim.fake is not None
+    whisper_heard = sim.fake.heard(channel)
+    assert len(whisper_heard) > 16000  # the agent heard the whisper (over half a second)
+    assert result.of(E.ENDED)[0].data["agent"] == "maya"
+    await assert_nothing_left(sim, result.call_id)
+
+
+async def test_nobody_answers_then_voicemail_is_saved(sim: Simulation) -> None:
+    sim.agents(Behaviour.NO_ANSWER, "PJSIP/201", "PJSIP/202")
+    result = await sim.run_call(
+        "main", [Say(PERSON), WaitFor(E.VOICEMAIL), Say(MESSAGE), Press("#")]
+    )
+    assert result.outcome == "voicemail"
+    assert [e.data["target"] for e in result.of(E.RINGING)] == ["front_desk"]
+    assert result.of(E.VOICEMAIL)[0].data["after_hours"] is False
+    assert sim.runtime is not None
+    assert sim.runtime.store is not None
+    voicemails = await asyncio.to_thread(sim.runtime.store.reader.list_voicemails)
+    mine = [v for v in voicemails if v.call_id == result.call_id]
+    assert len(mine) == 1
+    assert mine[0].state == "done"
+    assert (mine[0].duration_s or 0) > 1.0
+    assert mine[0].transcript
+    await assert_nothing_left(sim, result.call_id)
+
+
+async def test_after_hours_closed_message_then_voicemail(sim: Simulation) -> None:
+    sim.moment = CLOSED
+    result = await sim.run_call("main", [Say(PERSON), WaitFor(E.VOICEMAIL), Say(MESSAGE)])
+    assert result.outcome == "voicemail"
+    assert result.of(E.RINGING) == []
+    voicemail = result.of(E.VOICEMAIL)[0]
+    assert voicemail.data["after_hours"] is True
+    assert "We open tomorrow, Wednesday, at 8 AM." in voicemail.data["greeting"]
+    await assert_nothing_left(sim, result.call_id)
+
+
+async def test_dtmf_zero_hands_off_at_once(sim: Simulation) -> None:
+    call = await sim.place("main")
+    agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, call.channel_id))
+    result = await sim.run_call_on(call, [Press("0")])
+    await agent
+    assert result.of(E.HANDOFF)[0].data["reason"] == "dtmf_0"
+    assert result.of(E.CALLER_SAID) == []
+    assert result.outcome == "handed_off"
+
+
+async def test_offline_and_busy_members_are_skipped(sim: Simulation) -> None:
+    sim.agents(Behaviour.OFFLINE, "PJSIP/201")
+    call = await sim.place("main")
+    agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, call.channel_id))
+    result = await sim.run_call_on(call, [Press("0")])
+    await agent
+    assert result.of(E.RINGING)[0].data["members"] == ["PJSIP/202"]
+    assert result.of(E.ENDED)[0].data["agent"] == "omar"
+
+
+async def test_busy_member_is_skipped(sim: Simulation) -> None:
+    assert sim.fake is not None
+    sim.agents(Behaviour.ANSWER, "PJSIP/202", answer_delay=0.3)
+    first = await sim.place("main", caller_number="+16175550001")
+    agent = asyncio.create_task(sim.wait_event(first.channel_id, E.BRIDGED))
+    first_run = asyncio.create_task(sim.run_call_on(first, [Press("0")]))
+    await agent  # Maya (201) is now on a call: her device is in use
+    second = await sim.place("main", caller_number="+16175550002")
+    second_agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, second.channel_id))
+    result = await sim.run_call_on(second, [Press("0")])
+    await second_agent
+    assert "PJSIP/201" not in result.of(E.RINGING)[0].data["members"]
+    assert result.of(E.ENDED)[0].data["agent"] == "omar"
+    await first.hangup()
+    assert (await first_run).outcome == "handed_off"
+
+
+@pytest.mark.parametrize(
+    ("moment_event", "expected"),
+    [
+        (E.ANSWERED, "abandoned"),  # while we speak the greeting
+        (E.RINGING, "abandoned"),  # while agents ring
+        (E.WHISPER, "abandoned"),  # during the whisper
+    ],
+)
+async def test_caller_hangs_up(sim: Simulation, moment_event: E, expected: str) -> None:
+    if moment_event is E.RINGING:
+        sim.agents(Behaviour.NO_ANSWER, "PJSIP/201", "PJSIP/202")
+    call = await sim.place("main")
+    if moment_event is not E.ANSWERED:
+        await call.send_dtmf("0")
+    await sim.wait_event(call.channel_id, moment_event)
+    await call.hangup()
+    result = await sim.wait_ended(call.channel_id)
+    assert result.outcome == expected
+    await assert_nothing_left(sim, call.channel_id)
+
+
+async def test_caller_hangs_up_during_voicemail_keeps_the_message(sim: Simulation) -> None:
+    sim.moment = CLOSED
+    result = await sim.run_call("main", [Press("0"), WaitFor(E.VOICEMAIL), Say(MESSAGE), HangUp()])
+    assert result.outcome == "voicemail"
+    assert sim.runtime is not None
+    assert sim.runtime.store is not None
+    voicemails = await asyncio.to_thread(sim.runtime.store.reader.list_voicemails)
+    assert [v.state for v in voicemails if v.call_id == result.call_id] == ["done"]
+    await assert_nothing_left(sim, result.call_id)
+
+
+async def test_channel_gone_at_asterisk_ends_the_call_and_the_next_works(sim: Simulation) -> None:
+    assert sim.fake is not None
+    call = await sim.place("main")
+    # Asterisk forgets the channel without telling us: our next request on it gets 404.
+    sim.fake.channels.pop(call.channel_id)
+    result = await sim.wait_ended(call.channel_id)
+    assert result.outcome in {"abandoned", "failed"}
+    await assert_nothing_left(sim, call.channel_id)
+    again = await sim.run_call("main", [HangUp()])
+    assert again.outcome == "abandoned"
+
+
+async def test_barge_in_stops_our_audio(sim: Simulation) -> None:
+    """The caller talks over a long answer: our audio stops a few frames after they start."""
+    assert sim.fake is not None
+    call = await sim.place("main")
+    caller = ScriptedCaller(call, sim.caller_voice.synthesize)
+    await caller.wait_agent_done()
+    await caller.say("do you take delta dental insurance")
+    await caller.wait_said()
+    await caller.wait_speech(ms=400)  # the answer has begun
+    interruption = await sim.caller_voice.synthesize(PERSON)
+    start = len(call.channel.heard_levels)
+    await call.send_audio(interruption, 16000)
+    await sim.wait_event(call.channel_id, E.BARGE_IN)
+    await caller.wait_said()
+    onset = next(i for i, level in enumerate(frame_levels(interruption)) if level > QUIET)
+    heard = call.channel.heard_levels[start:]
+    stop = next(i for i in range(onset, len(heard)) if all(x <= QUIET for x in heard[i : i + 10]))
+    # 60 ms of speech to call it a barge-in, plus frames already on their way: well
+    # under 200 ms even on a loaded machine (the benchmark measures the real figure).
+    assert (stop - onset) * 20 <= 200
+    await call.hangup()
+    result = await sim.wait_ended(call.channel_id)
+    assert result.of(E.BARGE_IN)
+
+
+QUIET = 300.0
+
+
+def frame_levels(pcm: bytes) -> list[float]:
+    """RMS of each 20 ms frame of 16 kHz PCM."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    frames = samples[: len(samples) // 320 * 320].reshape(-1, 320)
+    return [float(x) for x in np.sqrt((frames * frames).mean(axis=1))]
