@@ -14,6 +14,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 log = logging.getLogger(__name__)
+CATCH_UP_S = 0.1
+"""Lag (seconds) the pacer catches up by sending late frames back to back; beyond it, it
+restarts its clock."""
 
 
 class MediaTransport(Protocol):
@@ -64,6 +67,7 @@ class FramePacer:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=name)
         self.frames_sent = 0
         self.flushes = 0
+        self.clock_restarts = 0
 
     @property
     def queued_bytes(self) -> int:
@@ -118,9 +122,11 @@ class FramePacer:
                 self.frames_sent += 1
                 due += self.frame_s
                 delay = due - loop.time()
-                if delay < -self.frame_s:
-                    # We fell behind by more than a frame (loop stalled): restart the clock
-                    # rather than bursting to catch up.
+                if delay < -CATCH_UP_S:
+                    # We fell far behind (loop stalled): restart the clock rather than
+                    # bursting. Shorter lags are caught up by sending the late frames at
+                    # once, so the stream keeps its clock instead of drifting a frame a time.
+                    self.clock_restarts += 1
                     due = loop.time()
                     delay = 0.0
                 await asyncio.sleep(max(0.0, delay))

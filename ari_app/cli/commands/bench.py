@@ -74,6 +74,8 @@ QUIET_RUN_FRAMES = 30
 """600 ms of quiet after the caller's onset mark the end of our (stopped) speech."""
 ONSET_RMS = 30.0
 """The caller's speech starts at the first frame above this level (espeak pads with zeros)."""
+CALL_LIMIT_S = 240.0
+"""A call still going after this long counts as failed (misheard turns make calls long)."""
 LINE = "main"
 MOMENT = datetime(2026, 12, 1, 10, 30, tzinfo=ZoneInfo("America/New_York"))
 """A Tuesday morning: the sample line is open and the AI agent answers."""
@@ -245,6 +247,8 @@ class Bench:
         self.figures = Figures()
         self.probe = PacingProbe()
         self.recording = False
+        self.stages: dict[str, str] = {}
+        """What each call's caller is doing (named in failures)."""
 
     def on_event(self, event: CallEvent) -> None:
         """Collect latencies from call events (a Simulation listener)."""
@@ -276,8 +280,9 @@ class Bench:
         handoff = asyncio.create_task(
             self.sim.wait_event(call.channel_id, CallEventType.HANDOFF, within=180)
         )
+        self.stages[call.channel_id] = "placed"
         try:
-            async with asyncio.timeout(120):
+            async with asyncio.timeout(CALL_LIMIT_S):
                 await asyncio.wait({script, handoff}, return_when=asyncio.FIRST_COMPLETED)
                 if handoff.done() and not script.done():
                     script.cancel()
@@ -286,10 +291,16 @@ class Bench:
                 elif script.done():
                     script.result()
                     await self._hang_up_unless_ended(call)
+                self.stages[call.channel_id] = "waiting for the end"
                 result = await self.sim.wait_ended(call.channel_id, 60)
+        except Exception as exc:
+            events = ",".join(e.type.value for e in self.sim.result(call.channel_id).events)
+            stage = self.stages.get(call.channel_id)
+            raise RuntimeError(f"{exc!r} while {stage}; events {events}") from exc
         finally:
             for task in (script, handoff):
                 task.cancel()
+            self.stages.pop(call.channel_id, None)
         if result.of(CallEventType.ERROR):
             raise RuntimeError(str(result.of(CallEventType.ERROR)[0].data.get("error")))
         return result.outcome
@@ -305,12 +316,15 @@ class Bench:
     async def _script(self, call: FakeCall, questions: list[str], *, barge: bool) -> None:
         caller = ScriptedCaller(call, self.speak)
         for index, question in enumerate([*questions, GOODBYE]):
+            self.stages[call.channel_id] = f"waiting for the agent before {question!r}"
             await caller.wait_agent_done()
             if call.state == "Gone":
                 return
+            self.stages[call.channel_id] = f"saying {question!r}"
             await caller.say(question)
             await caller.wait_said()
             if barge and index == 0 and call.state != "Gone":
+                self.stages[call.channel_id] = "barging in"
                 await self._barge_in(call)
 
     async def _barge_in(self, call: FakeCall) -> None:
@@ -348,7 +362,7 @@ class Bench:
                 await self.one_call(questions, barge=barge)
             except Exception as exc:
                 self.figures.failed += 1
-                self.figures.failures.append(f"caller {number}: {type(exc).__name__}: {exc}")
+                self.figures.failures.append(f"caller {number}: {exc}")
                 _LOGGER.warning("caller %d: call failed: %r", number, exc)
                 continue
             self.figures.completed += 1
