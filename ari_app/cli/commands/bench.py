@@ -643,8 +643,12 @@ async def run(args: argparse.Namespace) -> int:
     if args.calls < 1 or args.duration <= 0:
         print("ari-app bench: --calls must be >= 1 and --duration > 0", file=sys.stderr)
         return 2
-    if args.engine == "vosk" and args.vosk_model is not None and not args.vosk_model.is_dir():
-        print(f"ari-app bench: no vosk model at {args.vosk_model}", file=sys.stderr)
+    if args.engine == "vosk" and (args.vosk_model is None or not args.vosk_model.is_dir()):
+        print(
+            "ari-app bench: --engine vosk needs --vosk-model DIR, an unpacked English vosk "
+            f"model directory (got {args.vosk_model})",
+            file=sys.stderr,
+        )
         return 2
     if args.soak is not None:
         return await run_soak(args)

@@ -1,0 +1,50 @@
+"""The benchmark's own arithmetic: barge-in stop time from heard levels, pacing drift."""
+
+from __future__ import annotations
+
+from ari_app.cli.commands.bench import QUIET_RUN_FRAMES, PacingProbe, barge_stop_ms, percentile
+from ari_app.media.codecs import wire_format
+from ari_app.media.rtp import RtpPacket
+from ari_app.testing.media import RtpLeg
+from ari_app.testing.model import ChannelKind, FakeChannel
+
+
+def test_barge_stop_is_onset_to_end_of_last_loud_frame() -> None:
+    """Loud until 4 frames after the onset, then quiet: 80 ms."""
+    levels = [1000.0] * 14 + [0.0] * (QUIET_RUN_FRAMES + 5)
+    assert barge_stop_ms(levels, onset=10) == 80
+
+
+def test_barge_stop_ignores_short_pauses_in_our_speech() -> None:
+    """A 200 ms pause between words is not the stop; the quiet run after it is."""
+    levels = [1000.0] * 12 + [0.0] * 10 + [1000.0] * 3 + [0.0] * QUIET_RUN_FRAMES
+    assert barge_stop_ms(levels, onset=10) == (25 - 10) * 20
+
+
+def test_barge_stop_unknown_while_we_keep_talking() -> None:
+    """No quiet run at all: no figure."""
+    assert barge_stop_ms([1000.0] * 100, onset=10) is None
+
+
+def test_percentile_interpolates_and_handles_empty() -> None:
+    """numpy's linear percentile; None for no values."""
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([], 95) is None
+
+
+def test_pacing_probe_measures_arrival_against_rtp_timestamps() -> None:
+    """Three packets 20 ms apart by timestamp arriving at once: the third is 40 ms early.
+    The probe hands every packet on to the leg, which feeds the channel."""
+    fmt = wire_format("slin16")
+    channel = FakeChannel("media-1", "UnicastRTP/127.0.0.1:40000", ChannelKind.UNICAST_RTP)
+    leg = RtpLeg(channel, fmt, ("127.0.0.1", 9))
+    probe = PacingProbe()
+    probe.attach(leg)
+    payload = bytes(fmt.frame_bytes(20))
+    for n in range(3):
+        leg.on_datagram(RtpPacket(fmt.rtp_payload_type, n, n * 320, 1, payload).encode())
+    probe.finish()
+    assert leg.received == 3
+    assert len(channel.inbound) > 0
+    assert probe.spurt_lengths_s == [640 / fmt.sample_rate]
+    assert 35 < max(probe.drifts_ms) <= 40
