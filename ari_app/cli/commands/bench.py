@@ -40,6 +40,7 @@ import numpy as np
 import yaml
 
 from ari_app.call.events import CallEvent, CallEventType
+from ari_app.media.pacer import FramePacer
 from ari_app.media.rtp import RtpError
 from ari_app.media.rtp import decode as decode_rtp
 from ari_app.simulation import Simulation
@@ -181,6 +182,21 @@ class PacingProbe:
             if spurts:
                 self._close(spurts[0], rate)
                 spurts.clear()
+
+
+async def long_spurt_drift(seconds: float) -> list[float]:
+    """Push ``seconds`` of audio through a :class:`FramePacer` (one long talk spurt, as a long
+    answer would be) while the load runs; the send times' drift from the 20 ms grid, in ms,
+    frame by frame."""
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+    pacer = FramePacer(lambda frame: times.append(loop.time()), 640, name="bench-drift")
+    try:
+        pacer.push(bytes(640 * int(seconds * 50)))
+        await pacer.wait_idle()
+    finally:
+        await pacer.close()
+    return [(at - times[0] - n * 0.02) * 1000 for n, at in enumerate(times)]
 
 
 @dataclass(slots=True)
@@ -564,6 +580,13 @@ def print_report(report: dict[str, Any]) -> None:
         f"{_fmt(report['peak_rss_mib'])} MiB, load average {report['load_average_1min_at_end']}",
         f"  calls completed {report['calls_completed']}, failed {report['calls_failed']}",
     ]
+    long = report.get("long_spurt_drift_ms")
+    if long:
+        lines.insert(
+            5,
+            f"  pacer drift over one {long['seconds']:g} s spurt under this load: at its end "
+            f"{long['end']:g} ms, max {long['max_abs']:g} ms",
+        )
     lines.extend(f"    failure: {text}" for text in report["failures"])
     print("\n".join(lines))
 
@@ -595,12 +618,20 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             async with asyncio.TaskGroup() as group:
                 for number in range(args.calls):
                     group.create_task(bench.caller(number + 1, until))
+                long_drift = group.create_task(long_spurt_drift(min(args.duration, 60.0)))
             wall = loop.time() - wall0
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu = usage.ru_utime + usage.ru_stime - cpu0
             bench.recording = False
             bench.probe.finish()
-            return summarise(bench, args, wall, cpu)
+            report = summarise(bench, args, wall, cpu)
+            drift = long_drift.result()
+            report["long_spurt_drift_ms"] = {
+                "seconds": round(len(drift) * 0.02, 1),
+                "end": round(drift[-1], 1),
+                "max_abs": round(max(abs(d) for d in drift), 1),
+            }
+            return report
 
 
 async def run_soak(args: argparse.Namespace) -> int:
