@@ -236,6 +236,7 @@ _NO_WORDS = frozenset(
         "dont",
         "think",
         "so",
+        "sorry",
     }
 )
 _NO_LEADS = frozenset({"no", "nope", "nah", "nothing", "not"})

@@ -145,7 +145,9 @@ async def run(args: argparse.Namespace) -> int:
             (
                 "handed_off",
                 await sim.run_call(
-                    "main", [Say("can I speak to someone please")], caller_number="+16175550111"
+                    "main",
+                    [Say("put me through to the operator please")],
+                    caller_number="+16175550111",
                 ),
             )
         )
@@ -160,7 +162,7 @@ async def run(args: argparse.Namespace) -> int:
                 await sim.run_call(
                     "main",
                     [
-                        Say("can I speak to someone please"),
+                        Say("I need the operator"),
                         Say("hi this is john smith please call me back about my appointment"),
                         Press("#"),
                     ],
