@@ -194,12 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 functools.partial(eng.open_stream, 16000, narrowband=False),
                 use_16k=True,
             )
-        for model in ("general English (wheel)", FAQ):
+        for model, texts in (("general English (wheel)", None), (FAQ, faq)):
+            detecting = PocketsphinxEngine(texts, detect_band=True)
             row(
                 "pocketsphinx",
                 model,
-                "16 kHz upsampled, band detected (default)",
-                functools.partial(engines[model].open_stream, 16000),
+                "16 kHz upsampled, band detected (detect_band)",
+                functools.partial(detecting.open_stream, 16000),
                 use_16k=True,
             )
         if project_kb is not None:

@@ -10,8 +10,9 @@ Upsampled telephone audio has nothing above 4 kHz, which this wideband model nev
 in training. Filling that empty band with steady noise (a "noise floor" the model treats
 as background) measurably lowers the word error rate on narrow-band speech: on Asterisk's
 stock prompts from about 60 % to 45 %, see BENCHMARKS.md. Streams fed 8 kHz audio do this
-by default; 16 kHz streams do it while their speech shows no energy above 4 kHz (slin16
-upsampled from a ulaw caller). The noise floor runs on from utterance to utterance.
+by default; with ``detect_band`` 16 kHz streams do it when their speech shows no energy
+above 4 kHz (slin16 upsampled from a ulaw caller). The fill noise runs on from utterance
+to utterance.
 
 pocketsphinx's Python binding keeps the GIL while decoding: streams in several threads do
 not block the event loop for long (about a millisecond per 20 ms frame) but share one core.
@@ -52,6 +53,8 @@ _SILENT_POWER: Final = 100.0**2
 """Frames quieter than this mean square amplitude do not count for the band decision."""
 _DECIDE_POWER: Final = 5 * 1000.0**2
 """Speech energy needed (about five loud frames) before the band decision is taken."""
+_MAX_PENDING: Final = MODEL_RATE // 2
+"""Samples a 16 kHz stream holds back at most while it finds out its band."""
 _FILLERS: Final = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]"})
 
 
@@ -77,6 +80,7 @@ class PocketsphinxEngine:
         *,
         highband_noise: float = DEFAULT_HIGHBAND_NOISE,
         second_pass: bool = False,
+        detect_band: bool = False,
         **options: Any,
     ) -> None:
         """Use ``domain`` as language model (else the wheel's general English model).
@@ -85,9 +89,11 @@ class PocketsphinxEngine:
         (0 turns it off). ``second_pass`` runs pocketsphinx's flat-lexicon rescoring at the
         end of each utterance: sometimes fewer word errors, always about 1.5 times the CPU
         and a later final result (see BENCHMARKS.md); off by default.
+        ``detect_band`` makes 16 kHz streams find out whether their audio is narrow-band.
         ``options`` are extra pocketsphinx settings (e.g. ``beam=1e-48``).
         """
         self.highband_noise = highband_noise
+        self.detect_band = detect_band
         options.setdefault("fwdflat", second_pass)
         self._lock = threading.Lock()
         self._options = options
@@ -139,6 +145,8 @@ class PocketsphinxEngine:
             decoder = Decoder(config)
         except RuntimeError as exc:
             raise AsrError(f"pocketsphinx could not load its model: {exc}") from exc
+        with self._lock:
+            self._cmn.setdefault(False, decoder.get_cmn(False))
         return (decoder, None), generation
 
     def _remember_cmn(self, narrowband: bool, cmn: str) -> None:
@@ -156,14 +164,15 @@ class PocketsphinxEngine:
         """Open a stream for PCM at ``sample_rate`` Hertz (blocking: may load a decoder).
 
         ``narrowband`` says the audio carries nothing above 4 kHz. By default 8 kHz audio is
-        narrow-band, and 16 kHz audio is watched: it counts as narrow-band (slin16 that
-        Asterisk upsampled from a ulaw caller) until its speech shows energy above 4 kHz.
+        narrow-band and 16 kHz audio wideband; with the engine's ``detect_band``, 16 kHz
+        audio is held back (up to half a second) until its speech shows whether it has
+        energy above 4 kHz (slin16 that Asterisk upsampled from a ulaw caller has none).
         """
         if sample_rate not in (8000, 16000):
             raise AsrError(f"pocketsphinx streams take 8000 or 16000 Hz audio, not {sample_rate}")
-        auto = narrowband is None and sample_rate == MODEL_RATE
+        auto = narrowband is None and sample_rate == MODEL_RATE and self.detect_band
         if narrowband is None:
-            narrowband = True
+            narrowband = sample_rate == 8000 or auto
         (decoder, last_band), generation = self._checkout(narrowband)
         cmn = self._cmn.get(narrowband)
         if cmn is not None and last_band != narrowband:
@@ -203,6 +212,9 @@ class PocketsphinxStream:
         # every utterance measurably raised word errors (15 % against 11 %).
         self._noise_at = engine.noise_position
         self._detect_band = detect_band
+        self._band_known = not detect_band
+        self._pending: list[npt.NDArray[np.int16]] = []
+        self._pending_samples = 0
         self._high_power = 0.0
         self._all_power = 0.0
         self._decoder: Decoder | None = decoder
@@ -234,6 +246,11 @@ class PocketsphinxStream:
         return self._decoder
 
     def _to_model(self, pcm: bytes, *, last: bool = False) -> bytes:
+        """Resample to the model rate and fill the empty band; may hold audio back.
+
+        A 16 kHz stream whose band is not known yet holds up to half a second of audio
+        until its speech shows the band, then releases it all, treated alike.
+        """
         samples = np.frombuffer(pcm, dtype="<i2")
         if self._rate != MODEL_RATE:
             if self._resampler is None:
@@ -241,6 +258,24 @@ class PocketsphinxStream:
             samples = np.asarray(self._resampler.resample_chunk(samples, last=last))
         if self._detect_band and len(samples):
             self._watch_band(samples)
+        if not self._band_known:
+            self._pending.append(samples)
+            self._pending_samples += len(samples)
+            release: list[npt.NDArray[np.int16]] = []
+            while self._pending and (last or self._pending_samples > _MAX_PENDING):
+                oldest = self._pending.pop(0)
+                self._pending_samples -= len(oldest)
+                release.append(oldest)
+            if not release:
+                return b""
+            samples = np.concatenate(release)
+        elif self._pending:
+            samples = np.concatenate([*self._pending, samples])
+            self._pending.clear()
+            self._pending_samples = 0
+        return self._fill(samples)
+
+    def _fill(self, samples: npt.NDArray[np.int16]) -> bytes:
         if self._narrowband and self._noise_level and len(samples):
             noise = _highband_noise()
             idx = (self._noise_at + np.arange(len(samples))) % len(noise)
@@ -262,9 +297,15 @@ class PocketsphinxStream:
         self._high_power += float(power[freqs > _BAND_EDGE_HZ].sum())
         if self._all_power > _DECIDE_POWER * len(samples) ** 2:
             wide = self._high_power / self._all_power > _WIDEBAND_SHARE
+            first = not self._band_known
+            self._band_known = True
             if wide == self._narrowband:
                 self._narrowband = not wide
                 log.debug("stream audio is %s", "wideband" if wide else "narrow-band")
+                if first and self._decoder is not None:
+                    cmn = self._engine._cmn.get(self._narrowband)
+                    if cmn is not None:
+                        self._decoder.set_cmn(cmn)
 
     def accept(self, pcm: bytes) -> Recognition | None:
         """Feed PCM; every 200 ms of audio, return the partial result if its text changed."""
@@ -296,7 +337,8 @@ class PocketsphinxStream:
         audio_s = self._audio_s
         if not self._in_utt:
             return Recognition("", is_final=True, confidence=0.0, audio_s=audio_s)
-        tail = self._to_model(b"", last=True) if self._resampler is not None else b""
+        needs_tail = self._resampler is not None or bool(self._pending)
+        tail = self._to_model(b"", last=True) if needs_tail else b""
         if tail:
             decoder.process_raw(tail, False, False)
         decoder.end_utt()

@@ -309,8 +309,10 @@ async def test_16k_streams_detect_narrowband_audio(
     wide_synth = EspeakSynthesizer(VoiceSettings(sample_rate=16000), tts_cache)
     wideband = [await wide_synth.synthesize(t) for t in texts]
 
+    detecting = PocketsphinxEngine(domain_engine.domain, detect_band=True)
+
     def run(clips: list[bytes]) -> tuple[float, bool]:
-        stream = domain_engine.open_stream(16000)
+        stream = detecting.open_stream(16000)
         pairs = []
         for text, pcm in zip(texts, clips, strict=True):
             for at in range(0, len(pcm), 640):
@@ -324,5 +326,8 @@ async def test_16k_streams_detect_narrowband_audio(
     wide_wer, wide_narrow = await asyncio.to_thread(run, wideband)
     assert up_narrow
     assert not wide_narrow
+    plain = domain_engine.open_stream(16000)  # without detect_band: wideband
+    assert not plain.narrowband
+    plain.close()
     assert up_wer <= 0.25
     assert wide_wer <= 0.25
