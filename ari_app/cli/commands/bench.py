@@ -431,7 +431,16 @@ async def short_call(sim: Simulation) -> str:
     call = await sim.place(LINE)
     await call.wait_heard_speech(200, within=30)
     await call.hangup()
-    result = await sim.wait_ended(call.channel_id, 30)
+    try:
+        result = await sim.wait_ended(call.channel_id, 30)
+    except TimeoutError:
+        events = ",".join(e.type.value for e in sim.result(call.channel_id).events)
+        assert sim.runtime is not None
+        alive = call.channel_id in sim.runtime.supervisor.sessions
+        raise RuntimeError(
+            f"call {call.channel_id} not ended 30 s after the caller hung up "
+            f"(session alive: {alive}; events {events})"
+        ) from None
     return result.outcome
 
 
@@ -455,19 +464,22 @@ async def soak(sim: Simulation, in_row: int, at_once: int) -> tuple[Resources, R
     returns (resources before, after, failed calls)."""
     for _ in range(2):
         await short_call(sim)
-    await asyncio.gather(*(short_call(sim) for _ in range(at_once)))
+    warm = await asyncio.gather(*(short_call(sim) for _ in range(at_once)), return_exceptions=True)
+    failed = sum(1 for outcome in warm if isinstance(outcome, BaseException))
     before = await settled(sim, Resources.now(sim))
-    failed = 0
     for _ in range(in_row):
         try:
             await short_call(sim)
-        except Exception:
-            _LOGGER.exception("soak call failed")
+        except Exception as exc:
+            _LOGGER.error("soak call failed: %s", exc)
             failed += 1
     outcomes = await asyncio.gather(
         *(short_call(sim) for _ in range(at_once)), return_exceptions=True
     )
     failed += sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
+    for outcome in (*warm, *outcomes):
+        if isinstance(outcome, BaseException):
+            _LOGGER.error("soak call failed: %s", outcome)
     after = await settled(sim, before)
     return before, after, failed
 
