@@ -98,7 +98,10 @@ async def build_speech(config: Config, cache_dir: Path) -> SpeechKit:
     def load() -> SpeechKit:
         domain = build_domain_model(texts, cache_dir / "asr")
         engine = get_engine(speech.asr_engine, vosk_model=vosk, domain=domain)
-        return SpeechKit(engine, cache_dir / "tts")
+        band = {"narrow": True, "wide": False, "auto": None}[speech.caller_band]
+        if config.app.media.format == "ulaw":
+            band = True  # 8 kHz on the wire: nothing above 4 kHz, whatever the caller has
+        return SpeechKit(engine, cache_dir / "tts", narrowband=band)
 
     return await asyncio.to_thread(load)
 

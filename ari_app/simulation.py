@@ -134,6 +134,8 @@ class Simulation:
         if self.voicemail_dir is not None:
             store = store.model_copy(update={"voicemail_dir": str(self.voicemail_dir)})
         updates["store"] = store
+        # Simulated callers speak synthesised wideband audio, as an HD-voice softphone would.
+        updates["speech"] = app.speech.model_copy(update={"caller_band": "wide"})
         if self.media_transport is not None:
             updates["media"] = app.media.model_copy(update={"transport": self.media_transport})
         holder.current = holder.current.model_copy(update={"app": app.model_copy(update=updates)})

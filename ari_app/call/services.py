@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ari_app.answer.engine import AnswerEngine
 from ari_app.ari.client import AriClient
-from ari_app.asr.base import RecognizerEngine
+from ari_app.asr.base import RecognizerEngine, RecognizerStream
+from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.call.media_path import PCM_RATE
 from ari_app.config.models import Config
@@ -28,9 +29,19 @@ from ari_app.voicemail.service import VoicemailService
 class SpeechKit:
     """Shared speech: one recognition engine, one synthesizer per (voice, rate)."""
 
-    def __init__(self, engine: RecognizerEngine, tts_cache_dir: Path | None) -> None:
+    def __init__(
+        self,
+        engine: RecognizerEngine,
+        tts_cache_dir: Path | None,
+        *,
+        narrowband: bool | None = None,
+    ) -> None:
         self.engine = engine
         self.tts_cache_dir = tts_cache_dir
+        self.narrowband = narrowband
+        """True: callers are telephone-band; False: wideband; None: each stream finds out."""
+        if isinstance(engine, PocketsphinxEngine) and narrowband is None:
+            engine.detect_band = True
         self._synthesizers: dict[tuple[str, int], EspeakSynthesizer] = {}
 
     def synthesizer(self, voice: str, rate_wpm: int) -> EspeakSynthesizer:
@@ -53,13 +64,26 @@ class SpeechKit:
 
     async def recognizer(self) -> AsyncRecognizer:
         """A recognition stream of its own for one call."""
-        return await AsyncRecognizer.open(self.engine, PCM_RATE, name="asr-call")
+        return await AsyncRecognizer.open(_BandOpener(self), PCM_RATE, name="asr-call")
 
     async def warm(self, voice: str, rate_wpm: int, texts: Iterable[str]) -> None:
         """Synthesise ``texts`` ahead (into the disk cache), so calls never wait for them."""
         synthesizer = self.synthesizer(voice, rate_wpm)
         for text in texts:
             await synthesizer.synthesize(text)
+
+
+class _BandOpener:
+    """Opens recognition streams with the callers' bandwidth (pocketsphinx needs to know)."""
+
+    def __init__(self, kit: SpeechKit) -> None:
+        self.kit = kit
+
+    def open_stream(self, sample_rate: int) -> RecognizerStream:
+        engine = self.kit.engine
+        if isinstance(engine, PocketsphinxEngine):
+            return engine.open_stream(sample_rate, narrowband=self.kit.narrowband)
+        return engine.open_stream(sample_rate)
 
 
 @dataclass(slots=True)

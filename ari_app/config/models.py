@@ -95,6 +95,10 @@ class SpeechSettings(Model):
     end_silence_ms: Annotated[int, Field(ge=200, le=3000)] = 500
     """Silence in milliseconds that ends the caller's turn (shorter answers faster, longer
     lets callers pause mid-sentence)."""
+    caller_band: Literal["auto", "narrow", "wide"] = "auto"
+    """Callers' audio bandwidth: ``narrow`` for telephone (PSTN, G.711) callers, ``wide`` for
+    HD-voice (G.722, Opus) softphones, ``auto`` to tell from each call's audio. ``ulaw``
+    media is always narrow."""
     no_input_ms: Annotated[int, Field(ge=1000, le=30000)] = 6000
     """Milliseconds of silence after our prompt before the caller counts as silent."""
 
