@@ -47,6 +47,17 @@ RECORDING_GRACE_S = 30.0
 """Seconds past the longest message to wait for Asterisk's RecordingFinished."""
 
 
+def spoken_number(number: str) -> str:
+    """A caller number as it is read out: "+16175550111" -> "6 1 7, 5 5 5, 0 1 1 1"."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if not digits:
+        return "an unknown number"
+    groups = [digits[:3], digits[3:6], digits[6:]] if len(digits) == 10 else [digits]
+    return ", ".join(" ".join(group) for group in groups)
+
+
 class CallerGone(Exception):
     """The caller hung up."""
 
@@ -447,7 +458,7 @@ class CallSession:
         await self._hang_up_caller()
 
     async def _whisper(self, line: Line, answered: Answered) -> None:
-        number = " ".join(self.caller.caller.number) or "an unknown number"
+        number = spoken_number(self.caller.caller.number)
         about = self._last_question or "a question for a person"
         text = f"Call from {number}, about: {about}. Connecting you now."
         whisper_id = f"{self.call_id}-whisper"
