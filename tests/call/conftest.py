@@ -58,7 +58,7 @@ async def sim(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simulat
         yield simulation
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fresh_moment_and_agents(sim: Simulation) -> None:
     """Each test starts in hours with every agent answering after 0.3 s."""
     sim.moment = OPEN

@@ -18,7 +18,10 @@ from ari_app.simulation import HangUp, Press, Say, Simulation, WaitFor
 from ari_app.testing import Behaviour
 from ari_app.testing.scripted_caller import ScriptedCaller
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.usefixtures("fresh_moment_and_agents"),
+]
 CLOSED = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("America/New_York"))
 
 PERSON = "operator please"

@@ -9,7 +9,6 @@ import asyncio
 import pytest
 
 from ari_app.call.events import CallEventType as E
-from ari_app.call.session import spoken_number
 from ari_app.simulation import Simulation
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -54,17 +53,3 @@ async def test_drain_finishes_calls_and_refuses_new_ones(sim: Simulation) -> Non
     await asyncio.wait_for(drain, 10)
     assert supervisor.tasks == {}
     assert sim.result(call.channel_id).outcome == "abandoned"
-
-
-@pytest.mark.parametrize(
-    ("number", "spoken"),
-    [
-        ("+16175550111", "6 1 7, 5 5 5, 0 1 1 1"),
-        ("6175550111", "6 1 7, 5 5 5, 0 1 1 1"),
-        ("201", "2 0 1"),
-        ("", "an unknown number"),
-        ("anonymous", "an unknown number"),
-    ],
-)
-def test_whisper_reads_the_caller_number(number: str, spoken: str) -> None:
-    assert spoken_number(number) == spoken
