@@ -208,7 +208,8 @@ class Supervisor:
         if self.tasks:
             _LOGGER.info("draining %d call(s)", len(self.tasks))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.idle.wait(), within_s)
+                async with asyncio.timeout(within_s):
+                    await self.idle.wait()
         for task in list(self.tasks.values()):
             task.cancel()
         if self.tasks:

@@ -73,7 +73,8 @@ class CallInbox:
         waiter = _Waiter(predicate, future)
         self._waiters.append(waiter)
         try:
-            return await asyncio.wait_for(future, within_s)
+            async with asyncio.timeout(within_s):  # not wait_for: it may swallow a cancel
+                return await future
         finally:
             self._waiters.remove(waiter)
 

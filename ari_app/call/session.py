@@ -267,6 +267,9 @@ class CallSession:
         digit = asyncio.create_task(self.inbox.dtmf.get())
         try:
             await asyncio.wait({speaking, digit}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            speaking.cancel()
+            raise
         finally:
             if not digit.done():
                 digit.cancel()
@@ -529,7 +532,8 @@ class CallSession:
         if self._voice is None or self.inbox.caller_gone.is_set():
             return
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._voice.say(SORRY_MESSAGE, barge_in=False), 15)
+            async with asyncio.timeout(15):
+                await self._voice.say(SORRY_MESSAGE, barge_in=False)
 
     async def _hang_up_caller(self) -> None:
         if self.call_id not in self.inbox.gone:

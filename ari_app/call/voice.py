@@ -123,7 +123,10 @@ class Voice:
         silence = b"\x00" * self.vad.frame_bytes
         while True:
             try:
-                pcm = await asyncio.wait_for(self.transport.frames.get(), STALL_S)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # lands as a frame arrives, and the pump would then never stop.
+                async with asyncio.timeout(STALL_S):
+                    pcm = await self.transport.frames.get()
             except TimeoutError:
                 now = loop.time()
                 for _ in range(int((now - last) * 1000) // FRAME_MS):
