@@ -50,6 +50,7 @@ class AnswerEngines:
     def __init__(self, holder: ConfigHolder) -> None:
         self.holder = holder
         self._engines: dict[tuple[int, str], AnswerEngine] = {}
+        self._lock = asyncio.Lock()
 
     async def build_all(self) -> None:
         """Build every line's engine in a thread (loads the embedding model once)."""
@@ -61,13 +62,23 @@ class AnswerEngines:
                     AnswerEngine.for_line, config, line, embedder=embedder
                 )
 
-    def __call__(self, line: str) -> AnswerEngine:
-        engine = self._engines.get((self.holder.generation, line))
+    async def __call__(self, line: str) -> AnswerEngine:
+        """The engine of ``line`` for the configuration in force.
+
+        After a reload the engines of the new configuration are built on first use, in a
+        worker thread (never on the event loop), once per line.
+        """
+        key = (self.holder.generation, line)
+        engine = self._engines.get(key)
         if engine is None:
-            # Built at start and after each reload; a miss means a line added by a reload
-            # that was not built yet: build it now rather than fail the call.
-            engine = AnswerEngine.for_line(self.holder.current, line)
-            self._engines[(self.holder.generation, line)] = engine
+            async with self._lock:
+                engine = self._engines.get(key)
+                if engine is None:
+                    embedder = await get_embedder_async()
+                    engine = await asyncio.to_thread(
+                        AnswerEngine.for_line, self.holder.current, line, embedder=embedder
+                    )
+                    self._engines[key] = engine
         return engine
 
 

@@ -6,7 +6,7 @@ a call only opens its own recognition stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,7 +94,7 @@ class CallServices:
     config: Callable[[], Config]
     """The configuration in force (reloads take effect for new calls)."""
     speech: SpeechKit
-    answers: Callable[[str], AnswerEngine]
+    answers: Callable[[str], Awaitable[AnswerEngine]]
     """The answer engine of a line (built once per line and config generation)."""
     store: Store | None = None
     voicemail: VoicemailService | None = None

@@ -309,9 +309,6 @@ class CallSession:
 
     async def _converse(self, line: Line, step: AiAgentStep) -> Decision:
         """Greet and answer questions until the policy says goodbye or hand off."""
-        conversation = Conversation(
-            self.services.answers(self.line_name), policy_settings(line), line=self.line_name
-        )
         loop = asyncio.get_running_loop()
         answered_at = loop.time()
         greeting = await self._say(step.greeting)
@@ -321,6 +318,13 @@ class CallSession:
                 latency_ms=round((greeting.first_audio_at - answered_at) * 1000),
             )
         await self._turn_record("agent", step.greeting, 1.0, None)
+        # After the greeting: a line's engine built on first use (after a reload) never
+        # delays the caller's first audio; what they say meanwhile is already being heard.
+        conversation = Conversation(
+            await self.services.answers(self.line_name),
+            policy_settings(line),
+            line=self.line_name,
+        )
         while True:
             heard = await self._next_input()
             utterance: Utterance | None = None
