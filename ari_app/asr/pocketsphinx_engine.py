@@ -173,11 +173,12 @@ class PocketsphinxEngine:
         auto = narrowband is None and sample_rate == MODEL_RATE and self.detect_band
         if narrowband is None:
             narrowband = sample_rate == 8000 or auto
-        (decoder, last_band), generation = self._checkout(narrowband)
+        (decoder, _), generation = self._checkout(narrowband)
         cmn = self._cmn.get(narrowband)
-        if cmn is not None and last_band != narrowband:
-            # A decoder keeps adapting its cepstral mean across utterances; only one that
-            # last heard other audio (or none) starts from the engine's remembered mean.
+        if cmn is not None:
+            # Every stream starts from the engine's mean for its band, not from whatever a
+            # pooled decoder adapted to on its previous caller: a new call never inherits
+            # another call's channel, and which decoder a call gets does not change results.
             decoder.set_cmn(cmn)
         return PocketsphinxStream(
             self,
