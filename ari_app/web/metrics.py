@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
+from ari_app import counters as _counters
+
 LabelValues = tuple[str, ...]
 
 
@@ -201,8 +203,25 @@ class Registry:
     def render(self) -> str:
         """Every metric in the Prometheus text exposition format (version 0.0.4)."""
         with self._lock:
-            metrics = list(self._metrics.values())
-        return "".join(m.render() for m in metrics)
+            metrics: list[_Metric] = list(self._metrics.values())
+        names = {m.name for m in metrics}
+        shared = [_SharedCounter(c) for c in _counters.all_counters() if c.name not in names]
+        return "".join(m.render() for m in [*metrics, *shared])
+
+
+class _SharedCounter(_Metric):
+    """Renders a counter of :mod:`ari_app.counters` (the layers below web count there)."""
+
+    kind = "counter"
+
+    def __init__(self, counter: _counters.Counter) -> None:
+        super().__init__(counter.name, counter.help, counter.label_names)
+        self._counter = counter
+
+    def samples(self) -> Iterable[str]:
+        """Yield one line per series."""
+        for key, value in self._counter.samples():
+            yield f"{self.name}{_format_labels(self.label_names, key)} {_format_value(value)}"
 
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -222,16 +241,10 @@ TURN_LATENCY = REGISTRY.register(
         buckets=(0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
     )
 )
-ARI_RECONNECTS = REGISTRY.register(
-    Counter("ari_app_ari_reconnects_total", "Reconnections of the ARI events WebSocket.")
-)
-DROPPED_PACKETS = REGISTRY.register(
-    Counter(
-        "ari_app_dropped_packets_total",
-        "Media packets dropped (malformed, unexpected source, late).",
-        labels=("reason",),
-    )
-)
+ARI_RECONNECTS = _counters.ARI_RECONNECTS
+"""Counted by the ARI layer in :mod:`ari_app.counters`; rendered by ``Registry.render``."""
+DROPPED_PACKETS = _counters.RTP_DROPPED_PACKETS
+"""Counted by the media layer in :mod:`ari_app.counters`; rendered by ``Registry.render``."""
 VOICEMAILS = REGISTRY.register(
     Counter("ari_app_voicemails_total", "Voicemail jobs finished by result.", labels=("result",))
 )
