@@ -4,22 +4,54 @@ Every WebSocket message is parsed into an :class:`Envelope` (type, application,
 timestamp, the raw JSON); :func:`parse_event` turns it into one dataclass per event
 kind. Unknown kinds give ``None`` (the caller logs them at debug and ignores them);
 malformed messages raise :class:`MalformedEvent` (the caller counts and skips them).
+
+Frames come from the network, so the decoder is bounded: at most :data:`MAX_FRAME_BYTES`,
+nesting at most :data:`MAX_DEPTH`, no ``Infinity``/``NaN``, no number that overflows a
+float (``1e999``) or a 64-bit integer. Every refusal names a short ``reason`` (for the
+``ari_app_ari_malformed_events_total`` counter) and, when it can be seen, the frame's type.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ari_app.ari.models import Bridge, Channel, DeviceState, Endpoint, LiveRecording, Playback
+from ari_app.ari.models import (
+    Bridge,
+    Channel,
+    DeviceState,
+    Endpoint,
+    LiveRecording,
+    Playback,
+    as_int,
+)
 
 Json = dict[str, Any]
 
 
+MAX_FRAME_BYTES = 1 << 20
+"""Largest event frame accepted (real ARI events are a few kilobytes)."""
+MAX_DEPTH = 32
+"""Deepest nesting of objects and arrays accepted (real ARI events nest about 4 deep)."""
+_INT_LIMIT = 1 << 63
+
+
 class MalformedEvent(ValueError):
-    """A WebSocket message that is not a valid ARI event."""
+    """A WebSocket message that is not a valid ARI event.
+
+    ``reason`` is a short stable word (``too_big``, ``not_json``, ``too_deep``,
+    ``non_finite``, ``out_of_range``, ``not_an_event``, ``invalid``) and ``event_type``
+    the frame's ``type`` when it could be read (else ``""``).
+    """
+
+    def __init__(self, message: str, reason: str = "invalid", event_type: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.event_type = event_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +232,14 @@ class EndpointStateChange(AriEvent):
     endpoint: Endpoint
 
 
+def _list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
 def _channel(raw: Json, key: str = "channel") -> Channel:
     return Channel.from_json(raw[key])
 
@@ -212,19 +252,19 @@ _Builder = Callable[[Envelope, Json], AriEvent]
 
 _BUILDERS: dict[str, _Builder] = {
     "StasisStart": lambda e, r: StasisStart(
-        e, _channel(r), tuple(str(a) for a in r.get("args") or ())
+        e, _channel(r), tuple(str(a) for a in _list(r.get("args")))
     ),
     "StasisEnd": lambda e, r: StasisEnd(e, _channel(r)),
     "ChannelCreated": lambda e, r: ChannelCreated(e, _channel(r)),
     "ChannelStateChange": lambda e, r: ChannelStateChange(e, _channel(r)),
     "ChannelDtmfReceived": lambda e, r: ChannelDtmfReceived(
-        e, _channel(r), str(r["digit"]), int(r.get("duration_ms") or 0)
+        e, _channel(r), str(r["digit"]), as_int(r.get("duration_ms"))
     ),
     "ChannelHangupRequest": lambda e, r: ChannelHangupRequest(
-        e, _channel(r), int(r.get("cause") or 0), bool(r.get("soft", False))
+        e, _channel(r), as_int(r.get("cause")), bool(r.get("soft", False))
     ),
     "ChannelDestroyed": lambda e, r: ChannelDestroyed(
-        e, _channel(r), int(r.get("cause") or 0), str(r.get("cause_txt", ""))
+        e, _channel(r), as_int(r.get("cause")), str(r.get("cause_txt", ""))
     ),
     "ChannelVarset": lambda e, r: ChannelVarset(
         e, _opt_channel(r, "channel"), str(r["variable"]), str(r.get("value", ""))
@@ -259,14 +299,88 @@ KNOWN_EVENTS: frozenset[str] = frozenset(_BUILDERS)
 """Event types that :func:`parse_event` turns into dataclasses."""
 
 
+_TYPE_RE = re.compile(r'"type"\s*:\s*"([A-Za-z]{1,64})"')
+
+
+def sniff_type(text: str | bytes) -> str:
+    """The ``type`` of a frame that could not be decoded, read from its first 4 KiB ("" if none)."""
+    head = text[:4096]
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", "replace")
+    match = _TYPE_RE.search(head)
+    return match.group(1) if match else ""
+
+
+def _refuse_constant(name: str) -> float:
+    raise MalformedEvent(f"non-finite number {name}", "non_finite")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise MalformedEvent(f"number {text[:32]} overflows", "non_finite")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > 20:
+        raise MalformedEvent(f"integer of {len(text)} digits", "out_of_range")
+    value = int(text)
+    if not -_INT_LIMIT <= value < _INT_LIMIT:
+        raise MalformedEvent(f"integer {text} out of 64-bit range", "out_of_range")
+    return value
+
+
+def _check_depth(raw: object) -> None:
+    """Raise unless ``raw`` nests at most :data:`MAX_DEPTH` deep (iterative, no recursion)."""
+    stack: list[tuple[object, int]] = [(raw, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children: list[object]
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise MalformedEvent(f"nested deeper than {MAX_DEPTH}", "too_deep")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def decode_frame(text: str | bytes) -> object:
+    """Decode one frame's JSON within the bounds above; raises :class:`MalformedEvent`."""
+    if len(text) > MAX_FRAME_BYTES:
+        raise MalformedEvent(
+            f"frame of {len(text)} bytes (limit {MAX_FRAME_BYTES})", "too_big", sniff_type(text)
+        )
+    try:
+        raw = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+    except MalformedEvent as exc:
+        exc.event_type = sniff_type(text)
+        raise
+    except RecursionError:
+        raise MalformedEvent("nested too deep to decode", "too_deep", sniff_type(text)) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedEvent(f"not JSON: {exc}", "not_json", sniff_type(text)) from None
+    try:
+        _check_depth(raw)
+    except MalformedEvent as exc:
+        exc.event_type = sniff_type(text)
+        raise
+    return raw
+
+
 def parse_envelope(text: str | bytes) -> Envelope:
     """Parse one WebSocket message into its envelope; raises :class:`MalformedEvent`."""
-    try:
-        raw = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedEvent(f"not JSON: {exc}") from None
+    raw = decode_frame(text)
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
-        raise MalformedEvent("not an object with a string 'type'")
+        raise MalformedEvent("not an object with a string 'type'", "not_an_event")
     return Envelope(
         type=raw["type"],
         application=str(raw.get("application", "")),
@@ -282,5 +396,5 @@ def parse_event(envelope: Envelope) -> AriEvent | None:
         return None
     try:
         return builder(envelope, envelope.raw)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedEvent(f"{envelope.type}: {exc!r}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        raise MalformedEvent(f"{envelope.type}: {exc!r}", "invalid", envelope.type) from None

@@ -5,6 +5,11 @@ callback (or its queue). When the socket drops it backs off (capped, jittered), 
 first failure as a warning and later ones at debug, reconnects, and then lists the channels
 still in our Stasis app and hands them to ``on_recovered`` so no call is orphaned.
 ``sleep`` and ``rand`` are injectable so tests drive time.
+
+No frame ends the listener: a malformed one (too big, too deep, not JSON, ``Infinity``,
+an invalid shape) and an event whose handler raises are counted in
+:mod:`ari_app.counters` (by reason and event type) and logged once per kind, then at most
+once a minute per kind with the number suppressed meanwhile.
 """
 
 from __future__ import annotations
@@ -13,14 +18,23 @@ import asyncio
 import inspect
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 
+from ari_app import counters
 from ari_app.ari.client import AriClient
 from ari_app.ari.errors import AriError
-from ari_app.ari.events import AriEvent, MalformedEvent, parse_envelope, parse_event
+from ari_app.ari.events import (
+    KNOWN_EVENTS,
+    MAX_FRAME_BYTES,
+    AriEvent,
+    MalformedEvent,
+    parse_envelope,
+    parse_event,
+)
 from ari_app.ari.models import Channel
 from ari_app.ari.reconnect import Backoff, ConnState
 
@@ -29,6 +43,38 @@ log = logging.getLogger(__name__)
 EventCallback = Callable[[AriEvent], Awaitable[None] | None]
 RecoveredCallback = Callable[[list[Channel]], Awaitable[None] | None]
 SleepFn = Callable[[float], Awaitable[None]]
+
+LOG_INTERVAL = 60.0
+"""Seconds between two log lines about the same kind of bad frame or failing handler."""
+
+
+def type_label(event_type: str) -> str:
+    """A bounded label for an event type an impostor may have chosen."""
+    if not event_type:
+        return "unknown"
+    return event_type if event_type in KNOWN_EVENTS else "other"
+
+
+class KindLog:
+    """Logs the first occurrence of each kind, then at most once per ``interval`` per kind."""
+
+    def __init__(self, interval: float = LOG_INTERVAL, clock: Callable[[], float] = time.monotonic):
+        self.interval = interval
+        self._clock = clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._suppressed: dict[tuple[str, str], int] = {}
+
+    def should_log(self, kind: tuple[str, str]) -> int | None:
+        """None to stay quiet; else how many of this kind were suppressed since the last line."""
+        now = self._clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.interval:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return None
+        if len(self._last) > 1000:
+            self._last.clear()
+        self._last[kind] = now
+        return self._suppressed.pop(kind, 0)
 
 
 @dataclass(slots=True)
@@ -76,6 +122,7 @@ class EventListener:
         self._task: asyncio.Task[None] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._state_listeners: list[Callable[[ConnState], None]] = []
+        self.kind_log = KindLog()
 
     def is_stopped(self) -> bool:
         """True once :meth:`stop` was called."""
@@ -151,6 +198,8 @@ class EventListener:
             self._ws = ws
             self.stats.connects += 1
             recovering = ever_connected or failures > 0 or self.recover_on_first_connect
+            if ever_connected:
+                counters.ARI_RECONNECTS.inc()
             if failures or ever_connected:
                 log.info("ARI events connected again after %d failed attempt(s)", failures)
             failures = 0
@@ -159,7 +208,13 @@ class EventListener:
                 await self._resubscribe()
                 await self._recover()
             self._set_state(ConnState.CONNECTED)
-            await self._read(ws)
+            try:
+                await self._read(ws)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Whatever the socket or a frame did, the listener carries on.
+                log.exception("unexpected error reading the ARI events WebSocket")
             self._ws = None
             if self.is_stopped():
                 break
@@ -178,6 +233,7 @@ class EventListener:
             },
             headers=self.client.auth_headers,
             heartbeat=self.heartbeat,
+            max_msg_size=4 * MAX_FRAME_BYTES,
             timeout=aiohttp.ClientWSTimeout(ws_close=self.client.timeout),
         )
 
@@ -210,7 +266,7 @@ class EventListener:
     async def _recover(self) -> None:
         try:
             channels = await self.client.channels_in_app()
-        except AriError as exc:
+        except (AriError, ValueError, TypeError, AttributeError) as exc:
             log.warning("could not list channels after reconnect: %s", exc)
             return
         log.info("%d channel(s) still in app %s after reconnect", len(channels), self.client.app)
@@ -231,19 +287,40 @@ class EventListener:
             if msg.type is aiohttp.WSMsgType.TEXT:
                 await self.dispatch(msg.data)
             elif msg.type is aiohttp.WSMsgType.BINARY:
-                self.stats.malformed += 1
-                log.warning("binary message on the ARI events socket ignored")
+                self._malformed(MalformedEvent("binary message", "binary"))
             else:
+                if msg.type is aiohttp.WSMsgType.ERROR:
+                    self._malformed(MalformedEvent(f"WebSocket error: {msg.data!r}", "websocket"))
                 break
 
+    def _malformed(self, exc: MalformedEvent) -> None:
+        self.stats.malformed += 1
+        label = type_label(exc.event_type)
+        counters.ARI_MALFORMED_EVENTS.inc(reason=exc.reason, type=label)
+        suppressed = self.kind_log.should_log((exc.reason, label))
+        if suppressed is not None:
+            log.warning(
+                "malformed ARI event skipped (%s, type %s; %d so far, %d not logged): %s",
+                exc.reason,
+                exc.event_type[:64] or "unknown",
+                self.stats.malformed,
+                suppressed,
+                str(exc)[:200],
+            )
+
     async def dispatch(self, text: str | bytes) -> None:
-        """Parse one message and hand the typed event on; bad ones are counted and skipped."""
+        """Parse one message and hand the typed event on; bad ones are counted and skipped.
+
+        Never raises (except cancellation): whatever the frame, the next one is read.
+        """
         self.stats.received += 1
         try:
             event = parse_event(parse_envelope(text))
         except MalformedEvent as exc:
-            self.stats.malformed += 1
-            log.warning("malformed ARI event skipped (%d so far): %s", self.stats.malformed, exc)
+            self._malformed(exc)
+            return
+        except Exception as exc:  # a parser bug must not end the listener either
+            self._malformed(MalformedEvent(f"parser error {exc!r}", "parser_error"))
             return
         if event is None:
             self.stats.unknown += 1
@@ -260,4 +337,12 @@ class EventListener:
             raise
         except Exception:
             self.stats.handler_errors += 1
-            log.exception("ARI event handler failed on %s", event.type)
+            label = type_label(event.type)
+            counters.ARI_HANDLER_ERRORS.inc(type=label)
+            suppressed = self.kind_log.should_log(("handler", label))
+            if suppressed is not None:
+                log.exception(
+                    "ARI event handler failed on %s (%d not logged since the last)",
+                    event.type,
+                    suppressed,
+                )

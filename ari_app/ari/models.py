@@ -1,20 +1,64 @@
 """Typed views of ARI's JSON models (Channel, Bridge, Playback, recordings, endpoints ...).
 
 Each dataclass keeps only the fields ari_app reads and offers ``from_json``; unknown keys
-are ignored, so newer Asterisk versions that add fields keep working.
+are ignored, so newer Asterisk versions that add fields keep working. Data of the wrong
+shape (a list where an object belongs, ``inf`` or ``1e300`` where an integer belongs)
+raises ``ValueError``, never ``OverflowError`` or an integer too big for SQLite.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 Json = dict[str, Any]
 
 
+_INT_LIMIT = 1 << 63
+
+
 def _str(data: Json, key: str, default: str = "") -> str:
     value = data.get(key, default)
     return value if isinstance(value, str) else str(value)
+
+
+def as_int(value: object, default: int = 0) -> int:
+    """``value`` as a 64-bit integer (``default`` for None, "" or 0); ValueError otherwise.
+
+    Accepts ints, finite whole-number-ish floats (truncated) and numeric strings, as ARI's
+    JSON may carry; refuses booleans, ``inf``/``nan`` and anything outside 64 bits.
+    """
+    if value is None or value == "" or value is False:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not an integer: {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    if isinstance(value, str) and len(value) > 20:
+        raise ValueError("integer string too long")
+    number = int(value)
+    if not -_INT_LIMIT <= number < _INT_LIMIT:
+        raise ValueError(f"integer out of 64-bit range: {number}")
+    return number or default
+
+
+def _obj(data: object) -> Json:
+    """``data`` when it is a JSON object, {} for None; ValueError for any other shape."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"expected an object, got {type(data).__name__}")
+    return data
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    """A list of ids as strings; ValueError when it is not a list."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, got {type(value).__name__}")
+    return tuple(str(v) for v in value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +71,7 @@ class CallerId:
     @classmethod
     def from_json(cls, data: Json | None) -> CallerId:
         """Parse ARI's CallerID model."""
-        data = data or {}
+        data = _obj(data)
         return cls(name=_str(data, "name"), number=_str(data, "number"))
 
 
@@ -44,11 +88,11 @@ class Dialplan:
     @classmethod
     def from_json(cls, data: Json | None) -> Dialplan:
         """Parse ARI's DialplanCEP model."""
-        data = data or {}
+        data = _obj(data)
         return cls(
             context=_str(data, "context"),
             exten=_str(data, "exten"),
-            priority=int(data.get("priority", 1) or 1),
+            priority=as_int(data.get("priority"), 1),
             app_name=_str(data, "app_name"),
             app_data=_str(data, "app_data"),
         )
@@ -109,13 +153,14 @@ class Bridge:
     @classmethod
     def from_json(cls, data: Json) -> Bridge:
         """Parse ARI's Bridge model."""
+        data = _obj(data)
         return cls(
             id=_str(data, "id"),
             technology=_str(data, "technology"),
             bridge_type=_str(data, "bridge_type", "mixing"),
             bridge_class=_str(data, "bridge_class"),
             name=_str(data, "name"),
-            channels=tuple(str(c) for c in data.get("channels") or ()),
+            channels=_strs(data.get("channels")),
         )
 
 
@@ -132,6 +177,7 @@ class Playback:
     @classmethod
     def from_json(cls, data: Json) -> Playback:
         """Parse ARI's Playback model."""
+        data = _obj(data)
         return cls(
             id=_str(data, "id"),
             media_uri=_str(data, "media_uri"),
@@ -157,14 +203,15 @@ class LiveRecording:
     @classmethod
     def from_json(cls, data: Json) -> LiveRecording:
         """Parse ARI's LiveRecording model."""
+        data = _obj(data)
         return cls(
             name=_str(data, "name"),
             format=_str(data, "format"),
             target_uri=_str(data, "target_uri"),
             state=_str(data, "state", "queued"),
-            duration=int(data.get("duration") or 0),
-            talking_duration=int(data.get("talking_duration") or 0),
-            silence_duration=int(data.get("silence_duration") or 0),
+            duration=as_int(data.get("duration")),
+            talking_duration=as_int(data.get("talking_duration")),
+            silence_duration=as_int(data.get("silence_duration")),
             cause=_str(data, "cause"),
         )
 
@@ -179,6 +226,7 @@ class StoredRecording:
     @classmethod
     def from_json(cls, data: Json) -> StoredRecording:
         """Parse ARI's StoredRecording model."""
+        data = _obj(data)
         return cls(name=_str(data, "name"), format=_str(data, "format"))
 
 
@@ -199,11 +247,12 @@ class Endpoint:
     @classmethod
     def from_json(cls, data: Json) -> Endpoint:
         """Parse ARI's Endpoint model."""
+        data = _obj(data)
         return cls(
             technology=_str(data, "technology"),
             resource=_str(data, "resource"),
             state=_str(data, "state", "unknown"),
-            channel_ids=tuple(str(c) for c in data.get("channel_ids") or ()),
+            channel_ids=_strs(data.get("channel_ids")),
         )
 
 
@@ -217,6 +266,7 @@ class DeviceState:
     @classmethod
     def from_json(cls, data: Json) -> DeviceState:
         """Parse ARI's DeviceState model."""
+        data = _obj(data)
         return cls(name=_str(data, "name"), state=_str(data, "state", "UNKNOWN"))
 
 
@@ -233,9 +283,10 @@ class Application:
     @classmethod
     def from_json(cls, data: Json) -> Application:
         """Parse ARI's Application model."""
+        data = _obj(data)
 
         def ids(key: str) -> tuple[str, ...]:
-            return tuple(str(x) for x in data.get(key) or ())
+            return _strs(data.get(key))
 
         return cls(
             name=_str(data, "name"),
