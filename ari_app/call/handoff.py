@@ -48,6 +48,7 @@ class Ringer:
         call_id: str,
         caller_number: str,
         *,
+        leg_prefix: str | None = None,
         history: RingHistory,
         on_ring: Callable[[RingStep, list[Member]], None] | None = None,
     ) -> None:
@@ -55,6 +56,8 @@ class Ringer:
         self.inbox = inbox
         self.call_id = call_id
         self.caller_number = caller_number
+        self.leg_prefix = leg_prefix or f"{call_id}-agent"
+        """Agent legs are ``<leg_prefix>-<n>`` (see :mod:`ari_app.call.ids`)."""
         self.history = history
         self.on_ring = on_ring
         self.live_legs: set[str] = set()
@@ -99,7 +102,7 @@ class Ringer:
         legs: dict[str, Member] = {}
         for member in members:
             self._count += 1
-            leg = f"{self.call_id}-agent-{self._count}"
+            leg = f"{self.leg_prefix}-{self._count}"
             self.inbox.channels.add(leg)
             self.live_legs.add(leg)  # before asking: a cancelled request may still ring
             try:

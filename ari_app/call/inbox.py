@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ari_app.ari.errors import ChannelGone
 from ari_app.ari.events import (
     AriEvent,
     ChannelDestroyed,
@@ -18,6 +19,7 @@ from ari_app.ari.events import (
     ChannelHangupRequest,
     RecordingEvent,
     StasisEnd,
+    StasisStart,
 )
 
 Predicate = Callable[[AriEvent], bool]
@@ -43,6 +45,8 @@ class CallInbox:
     recordings: set[str] = field(default_factory=set)
     """Names of the recordings this call started."""
     caller_gone: asyncio.Event = field(default_factory=asyncio.Event)
+    in_stasis: set[str] = field(default_factory=set)
+    """Channels whose StasisStart has arrived: only these may be bridged, played to, ...."""
     _waiters: list[_Waiter] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -57,6 +61,8 @@ class CallInbox:
 
     def deliver(self, event: AriEvent) -> None:
         """Take one event: note hangups and digits, wake any waiter it satisfies."""
+        if isinstance(event, StasisStart):
+            self.in_stasis.add(event.channel.id)
         if isinstance(event, ChannelDestroyed | StasisEnd | ChannelHangupRequest):
             self.gone.add(event.channel.id)
             if event.channel.id == self.caller_id:
@@ -77,6 +83,23 @@ class CallInbox:
                 return await future
         finally:
             self._waiters.remove(waiter)
+
+    async def entered(self, channel_id: str, within_s: float) -> None:
+        """Return once ``channel_id`` is in our Stasis application.
+
+        Asterisk answers ``POST /channels/externalMedia`` (and originate) with the channel
+        still ``Down``; its StasisStart comes on the events socket afterwards, and until
+        then ``addChannel`` and the like get 422 "Channel not in Stasis application".
+        ``ChannelGone`` when the channel ends first, ``TimeoutError`` after ``within_s``.
+        """
+
+        def settled(_event: AriEvent | None = None) -> bool:
+            return channel_id in self.in_stasis or channel_id in self.gone
+
+        if not settled():
+            await self.wait_for(settled, within_s)
+        if channel_id in self.gone:
+            raise ChannelGone(404, "EVENT", f"/channels/{channel_id}", "hung up before use")
 
 
 def _channel_ids(event: AriEvent) -> set[str]:

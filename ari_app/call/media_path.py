@@ -4,6 +4,11 @@ RTP: we bind a UDP port in ``media.port_range``, ask Asterisk for an externalMed
 sending to ``advertise_host:port``, and send back to the address Asterisk reports in
 UNICASTRTP_LOCAL_ADDRESS / UNICASTRTP_LOCAL_PORT (falling back to the ARI host when it
 reports a wildcard). WebSocket: Asterisk creates the media channel and we connect to it.
+
+Either way Asterisk answers the request with the channel still ``Down``; its StasisStart
+comes on the events socket after the response, and only then may it join a bridge (before,
+Asterisk answers 422 "Channel not in Stasis application"). :func:`open_media` returns once
+that StasisStart has arrived.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,6 +34,10 @@ _LOGGER = logging.getLogger(__name__)
 PCM_RATE = 16000
 """Sample rate in Hertz of the PCM the call works with (recognition, synthesis)."""
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+STASIS_WITHIN_S = 5.0
+"""Seconds to wait for a new media channel's StasisStart before giving up on it."""
+Entered = Callable[[str, float], Awaitable[None]]
+"""Waits until a channel id is in our Stasis application (``CallInbox.entered``)."""
 
 
 class MediaError(AriAppError):
@@ -74,10 +84,16 @@ async def _bind_rtp(settings: MediaSettings) -> RtpTransport:
     raise MediaError(f"no free UDP port in {low}-{high} on {settings.bind_host}")
 
 
-async def open_media(ari: AriClient, settings: MediaSettings, channel_id: str) -> MediaPath:
-    """Create the externalMedia channel ``channel_id`` and connect our transport to it."""
+async def open_media(
+    ari: AriClient, settings: MediaSettings, channel_id: str, entered: Entered
+) -> MediaPath:
+    """Create the externalMedia channel ``channel_id`` and connect our transport to it.
+
+    Returns once the channel is in our Stasis application (``entered``), so it can be
+    bridged at once. On any failure, or cancellation, nothing is left behind.
+    """
     if settings.transport == "websocket":
-        return await _open_websocket(ari, settings, channel_id)
+        return await _open_websocket(ari, settings, channel_id, entered)
     transport = await _bind_rtp(settings)
     try:
         port = transport.local_address[1]
@@ -94,6 +110,7 @@ async def open_media(ari: AriClient, settings: MediaSettings, channel_id: str) -
         if host in WILDCARDS:
             host = urlsplit(ari.base_url).hostname or "127.0.0.1"
         transport.set_remote(host, int(remote_port))
+        await entered(channel_id, STASIS_WITHIN_S)
     except BaseException:
         await transport.close()
         with contextlib.suppress(AriError):
@@ -103,16 +120,18 @@ async def open_media(ari: AriClient, settings: MediaSettings, channel_id: str) -
     return MediaPath(channel_id, transport)
 
 
-async def _open_websocket(ari: AriClient, settings: MediaSettings, channel_id: str) -> MediaPath:
-    channel = await ari.external_media(
-        settings.format,
-        channel_id=channel_id,
-        transport="websocket",
-        encapsulation="none",
-        connection_type="server",
-        direction="both",
-    )
+async def _open_websocket(
+    ari: AriClient, settings: MediaSettings, channel_id: str, entered: Entered
+) -> MediaPath:
     try:
+        channel = await ari.external_media(
+            settings.format,
+            channel_id=channel_id,
+            transport="websocket",
+            encapsulation="none",
+            connection_type="server",
+            direction="both",
+        )
         connection = await _variable(ari, channel, "MEDIA_WEBSOCKET_CONNECTION_ID")
         transport = await WebSocketMediaTransport.connect(
             media_url(ari.base_url, connection),
@@ -123,5 +142,10 @@ async def _open_websocket(ari: AriClient, settings: MediaSettings, channel_id: s
     except BaseException:
         with contextlib.suppress(AriError):
             await ari.hangup(channel_id)
+        raise
+    try:
+        await entered(channel_id, STASIS_WITHIN_S)
+    except BaseException:
+        await MediaPath(channel_id, transport).close(ari)
         raise
     return MediaPath(channel_id, transport)

@@ -2,7 +2,8 @@
 
 Inside ari_app, audio is *PCM*: signed 16-bit little-endian mono samples (``bytes``) at a
 stated sample rate in Hertz. On the wire, Asterisk's ``slin16`` RTP payload is the same
-samples **big-endian** (network byte order), and ``ulaw`` is G.711 mu-law at 8000 Hz.
+samples **big-endian** (network byte order), while chan_websocket carries them in Asterisk's
+host byte order (little-endian on x86 and ARM); ``ulaw`` is G.711 mu-law at 8000 Hz.
 """
 
 from __future__ import annotations
@@ -100,17 +101,23 @@ def resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
     return np.asarray(out, dtype="<i2").tobytes()
 
 
-def encode(pcm: bytes, pcm_rate: int, fmt: WireFormat) -> bytes:
-    """Turn PCM at ``pcm_rate`` into the wire payload of ``fmt`` (resampling as needed)."""
+def encode(pcm: bytes, pcm_rate: int, fmt: WireFormat, *, big_endian: bool = True) -> bytes:
+    """Turn PCM at ``pcm_rate`` into the wire payload of ``fmt`` (resampling as needed).
+
+    Linear formats are big-endian for RTP; ``big_endian=False`` for chan_websocket.
+    """
     pcm = resample(pcm, pcm_rate, fmt.sample_rate)
     if fmt.name == "ulaw":
         return ulaw_encode(pcm)
-    return swap_bytes(pcm)
+    return swap_bytes(pcm) if big_endian else pcm
 
 
-def decode(payload: bytes, fmt: WireFormat, pcm_rate: int) -> bytes:
+def decode(payload: bytes, fmt: WireFormat, pcm_rate: int, *, big_endian: bool = True) -> bytes:
     """Turn a wire payload of ``fmt`` into PCM at ``pcm_rate`` (resampling as needed)."""
-    pcm = ulaw_decode(payload) if fmt.name == "ulaw" else swap_bytes(payload)
+    if fmt.name == "ulaw":
+        pcm = ulaw_decode(payload)
+    else:
+        pcm = swap_bytes(payload) if big_endian else payload
     return resample(pcm, fmt.sample_rate, pcm_rate)
 
 

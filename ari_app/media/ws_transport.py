@@ -113,7 +113,9 @@ class WebSocketMediaTransport:
                 if self.fmt.bytes_per_sample == 2 and len(data) % 2:
                     self.garbage += 1
                     continue
-                pcm = self._in.process(decode(data, self.fmt, self.fmt.sample_rate))
+                pcm = self._in.process(
+                    decode(data, self.fmt, self.fmt.sample_rate, big_endian=False)
+                )
                 if self.frames.full():
                     self.frames.get_nowait()
                     self.dropped += 1
@@ -160,7 +162,7 @@ class WebSocketMediaTransport:
 
     async def send(self, pcm: bytes) -> None:
         """Queue PCM at ``pcm_rate``; Asterisk paces it (we honour MEDIA_XOFF/XON)."""
-        self._pending.extend(encode(pcm, self.pcm_rate, self.fmt))
+        self._pending.extend(encode(pcm, self.pcm_rate, self.fmt, big_endian=False))
         self._drained.clear()
         self._writer_wakeup.set()
 
