@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ari_app.config.channel_checks import channel_problems
 from ari_app.config.marked_yaml import ConfigProblem, KeyPath, MarkedDocument, read_marked_yaml
 from ari_app.config.models import AppSettings, Config, LinesFile, People
 from ari_app.errors import AriAppError, Stage
@@ -213,13 +214,24 @@ def load_config(config_dir: Path | str) -> Config:
         raise ConfigError([ConfigProblem(root, None, "", "config directory not found")])
 
     app: AppSettings | None = AppSettings()
+    app_doc: MarkedDocument | None = None
     if (root / APP_FILE).exists():
-        _, app = _read(root / APP_FILE, AppSettings, problems)
+        app_doc, app = _read(root / APP_FILE, AppSettings, problems)
     people_doc, people = _read(root / PEOPLE_FILE, People, problems)
     lines_doc, lines = _read(root / LINES_FILE, LinesFile, problems)
 
     if people is not None and lines is not None:
         problems += _cross_check(people_doc, people, lines_doc, lines)
+        if app is not None:
+            problems += channel_problems(
+                root,
+                app_doc=app_doc,
+                app=app,
+                people_doc=people_doc,
+                people=people,
+                lines_doc=lines_doc,
+                lines=lines,
+            )
     if problems or app is None or people is None or lines is None:
         raise ConfigError(problems)
     return Config(

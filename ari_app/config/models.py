@@ -19,6 +19,13 @@ from pydantic import (
     model_validator,
 )
 
+from ari_app.config.channel import (
+    AiLimits,
+    AiUnavailable,
+    AudioFile,
+    Notifications,
+    NotifyTargets,
+)
 from ari_app.config.values import (
     WEEKDAYS,
     DateSpec,
@@ -117,6 +124,10 @@ class AppSettings(Model):
     media: MediaSettings = MediaSettings()
     speech: SpeechSettings = SpeechSettings()
     store: StoreSettings = StoreSettings()
+    ai_agent: AiLimits = AiLimits()
+    """Limits on the AI agent across all lines (``max_calls``)."""
+    notifications: Notifications = Notifications()
+    """Voicemail notifications: mail server, webhooks, who hears about every voicemail."""
 
 
 # --- people.yaml ----------------------------------------------------------------------
@@ -142,6 +153,8 @@ class Team(Model):
     """Seconds the whole team may ring before falling back."""
     fallback: Name | None = None
     """Team rung when nobody in this one answers."""
+    notify: NotifyTargets = NotifyTargets()
+    """Told about voicemails on the lines that ring this team."""
 
     @model_validator(mode="after")
     def _members_once(self) -> Self:
@@ -173,6 +186,13 @@ class AiAgent(Model):
     """Speaking rate in words per minute."""
     knowledge_base: Text = "knowledge"
     """Folder of the knowledge base, relative to the config directory."""
+    greeting_audio: AudioFile | None = None
+    """A recorded greeting played instead of synthesising ``greeting`` (a WAV under the
+    config directory, or ``sound:NAME``); ``greeting`` stays its transcript."""
+    max_calls: PositiveInt | None = None
+    """Calls the AI agent takes at once on this line (None: only app.yaml's limit)."""
+    unavailable: AiUnavailable = AiUnavailable()
+    """Where calls go when the AI agent cannot take them."""
 
 
 class WeeklyHours(Model):
@@ -256,6 +276,12 @@ class Voicemail(Model):
     greeting_in_hours: Text
     greeting_after_hours: Text
     """May contain ``{next_opening}``."""
+    greeting_in_hours_audio: AudioFile | None = None
+    greeting_after_hours_audio: AudioFile | None = None
+    """Recorded greetings played instead of the texts (a WAV under the config directory,
+    or ``sound:NAME``); the texts stay their transcripts."""
+    notify: NotifyTargets = NotifyTargets()
+    """Told about every voicemail left on this line."""
     max_seconds: PositiveInt = 120
     silence_seconds: PositiveFloat = 5.0
 
