@@ -2,17 +2,27 @@
 
 Asterisk sends the caller's audio to ``external_host`` (our endpoint); we learn Asterisk's
 RTP address from the channel variables UNICASTRTP_LOCAL_ADDRESS / UNICASTRTP_LOCAL_PORT
-(or from the first valid packet) and send paced 20 ms frames back. The datagram callback
-only decodes and enqueues; garbage datagrams are counted and ignored.
+and send paced 20 ms frames back. The datagram callback only decodes and enqueues.
+
+The source is locked (``strict_source``, on by default): only datagrams from the exact
+``(address, port)`` given to :meth:`RtpTransport.set_remote` reach recognition; anything
+from another address or port is dropped and counted in ``ari_app_rtp_foreign_packets_total``
+(otherwise anyone who can reach the port could speak as the caller). When ``set_remote``
+was given a host name rather than an address, the first packet from that port fixes the
+address. Malformed RTP, a wrong payload type and queue overflow are dropped and counted
+in ``ari_app_dropped_packets_total`` by reason. With ``strict_source=False`` the endpoint
+learns its peer from the first valid packet and only counts foreign sources.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 from dataclasses import dataclass
 
+from ari_app import counters
 from ari_app.media.codecs import StreamResampler, WireFormat, decode, encode
 from ari_app.media.pacer import FramePacer
 from ari_app.media.rtp import RtpError, RtpPacket
@@ -55,7 +65,7 @@ class RtpTransport:
         *,
         pcm_rate: int = 16000,
         max_frames: int = 500,
-        strict_source: bool = False,
+        strict_source: bool = True,
     ) -> None:
         self.fmt = fmt
         self.strict_source = strict_source
@@ -63,6 +73,7 @@ class RtpTransport:
         self.frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_frames)
         self.stats = RtpStats()
         self.remote: Address | None = None
+        self._remote_is_name = False
         self._transport: asyncio.DatagramTransport | None = None
         self._pacer: FramePacer | None = None
         self._seq = random.randrange(0x10000)
@@ -79,7 +90,7 @@ class RtpTransport:
         port: int = 0,
         *,
         pcm_rate: int = 16000,
-        strict_source: bool = False,
+        strict_source: bool = True,
     ) -> RtpTransport:
         """Bind a UDP socket on ``host:port`` (0 = any free port) and start the pacer."""
         self = cls(fmt, pcm_rate=pcm_rate, strict_source=strict_source)
@@ -104,36 +115,62 @@ class RtpTransport:
         return str(host), int(port)
 
     def set_remote(self, host: str, port: int) -> None:
-        """Send to Asterisk's RTP address (UNICASTRTP_LOCAL_ADDRESS / _PORT)."""
-        self.remote = (host, int(port))
+        """Send to, and accept only from, Asterisk's RTP address (UNICASTRTP_LOCAL_*)."""
+        self.remote = (_normal_ip(host), int(port))
+        self._remote_is_name = not _is_ip(host.split("%", 1)[0])
+
+    def _from_remote(self, addr: Address) -> bool:
+        """Whether ``addr`` is the peer (learning the peer first when allowed)."""
+        source = (_normal_ip(addr[0]), addr[1])
+        if self.remote is None:
+            if self.strict_source:
+                return False
+            self.remote = (addr[0], addr[1])
+            return True
+        if self._remote_is_name and source[1] == self.remote[1]:
+            self.remote = (addr[0], addr[1])
+            self._remote_is_name = False
+            return True
+        return source == self.remote
+
+    def _drop(self, reason: str) -> None:
+        self.stats.garbage += 1
+        counters.RTP_DROPPED_PACKETS.inc(reason=reason)
 
     def _on_datagram(self, data: bytes, addr: Address) -> None:
+        if not self._from_remote(addr):
+            self.stats.wrong_source += 1
+            counters.RTP_FOREIGN_PACKETS.inc()
+            if self.stats.wrong_source == 1 or self.stats.wrong_source % 1000 == 0:
+                log.warning(
+                    "dropped %d RTP datagram(s) not from Asterisk %s, last from %s:%s",
+                    self.stats.wrong_source,
+                    self.remote,
+                    addr[0],
+                    addr[1],
+                )
+            if self.strict_source:
+                return
         try:
             packet = decode_rtp(data)
         except RtpError as exc:
-            self.stats.garbage += 1
+            self._drop("malformed")
             if self.stats.garbage == 1 or self.stats.garbage % 1000 == 0:
                 log.warning("ignored %d non-RTP datagram(s), last: %s", self.stats.garbage, exc)
             return
         if packet.payload_type != self.fmt.rtp_payload_type:
             self.stats.wrong_payload_type += 1
+            counters.RTP_DROPPED_PACKETS.inc(reason="payload_type")
             return
-        if self.remote is None:
-            self.remote = (addr[0], addr[1])
-        elif addr[0] != self.remote[0]:
-            # Behind NAT or Docker, Asterisk's packets may come from another address than
-            # UNICASTRTP_LOCAL_ADDRESS; count it, and drop only when asked to be strict.
-            self.stats.wrong_source += 1
-            if self.strict_source:
-                return
         if (self.fmt.bytes_per_sample == 2 and len(packet.payload) % 2) or not packet.payload:
-            self.stats.garbage += 1
+            self._drop("malformed")
             return
         self.stats.received += 1
         pcm = self._in_resampler.process(decode(packet.payload, self.fmt, self.fmt.sample_rate))
         if self.frames.full():
             self.frames.get_nowait()
             self.stats.dropped += 1
+            counters.RTP_DROPPED_PACKETS.inc(reason="overflow")
         self.frames.put_nowait(pcm)
 
     def _send_payload(self, payload: bytes) -> None:
@@ -178,3 +215,22 @@ class RtpTransport:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _normal_ip(host: str) -> str:
+    """``host`` in canonical form (``::ffff:10.0.0.1`` -> ``10.0.0.1``); names unchanged."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
