@@ -1,4 +1,9 @@
-"""``ari-app route --line NAME --at ISO8601``: dry-run the routing plan of a line at a moment."""
+"""``ari-app route --line NAME --at ISO8601``: dry-run the routing plan of a line at a moment.
+
+Shows the plan, the branch taken when the AI agent cannot take the call (``--ai-unavailable
+REASON`` makes it the plan), the greetings (text or recording) and who hears about a
+voicemail.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ari_app.config import ConfigError, load_config
-from ari_app.routing.plan import describe, plan_call
+from ari_app.routing.plan import AI_UNAVAILABLE_REASONS, AiAgentStep, describe, plan_call
+from ari_app.routing.recipients import voicemail_recipients
 
 
 def register(sub: Any) -> None:
@@ -22,6 +28,11 @@ def register(sub: Any) -> None:
         help="ISO 8601 moment; without an offset it is read in the line's time zone (default: now)",
     )
     parser.add_argument("--topic", help="pretend the handoff matched this routing topic")
+    parser.add_argument(
+        "--ai-unavailable",
+        choices=AI_UNAVAILABLE_REASONS,
+        help="plan as if the AI agent could not take the call, for this reason",
+    )
     parser.add_argument(
         "-c", "--config", type=Path, default=Path("config"), help="config directory"
     )
@@ -52,5 +63,12 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"cannot read time {args.at!r}; use ISO 8601 like 2026-12-01T10:30")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
-    print(describe(plan_call(config, args.line, moment, topic=args.topic)))
+    plan = plan_call(
+        config, args.line, moment, topic=args.topic, ai_unavailable=args.ai_unavailable
+    )
+    branch = None
+    if any(isinstance(step, AiAgentStep) for step in plan.steps):
+        branch = plan_call(config, args.line, moment, ai_unavailable="capacity")
+    notified = voicemail_recipients(config, args.line).describe()
+    print(describe(plan, if_unavailable=branch, notified=notified))
     return 0
