@@ -39,7 +39,6 @@ RUN pip install . && ari-app --version
 
 COPY --from=vosk-model /opt/vosk-model-small-en-us /opt/vosk-model-small-en-us
 COPY config ./config
-COPY dialplan/lab/app_healthcheck.py /opt/ari-app/app_healthcheck.py
 
 # The only writable place is /app/var (a volume): call records, voicemail, the speech
 # cache, and HOME / XDG_CACHE_HOME for any library that caches files.

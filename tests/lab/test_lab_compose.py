@@ -136,8 +136,14 @@ def test_healthchecks_and_start_order(compose: dict[str, Any], config: Config) -
     # $$ so Compose leaves the variable to the container's shell: no secret in the file.
     assert f"{ari.username}:$${{{ari.password_env}}}" in test
     assert app["depends_on"]["asterisk"]["condition"] == "service_healthy"
-    assert app["healthcheck"]["test"][:2] == ["CMD", "python"]
-    assert app["healthcheck"]["test"][2] == "/opt/ari-app/app_healthcheck.py"
+    # The app's own liveness (its heartbeat), not Asterisk's list of applications, which
+    # keeps a dead app listed while it has channels.
+    assert app["healthcheck"]["test"][:3] == ["CMD", "ari-app", "health"]
+    command = app["command"]
+    assert "run" in command
+    volume = next(v for v in app["volumes"] if v.endswith(":/app/var"))
+    assert volume
+    assert app["healthcheck"]["test"][3:] == ["--file", "/app/var/health.json"]
 
 
 def test_app_shares_asterisks_network_so_the_loopback_settings_hold(
