@@ -14,7 +14,9 @@ import secrets
 from dataclasses import dataclass
 
 KINDS = ("whisper-bridge", "bridge", "media", "whisper", "agent")
-_OBJECT = re.compile(rf"^(?P<call>.+?)-(?P<kind>{'|'.join(KINDS)})(?:-[0-9A-Za-z]+)*$")
+UNIQUEID = r"(?:[A-Za-z0-9_.-]+-)?\d+\.\d+"
+"""An Asterisk channel uniqueid: ``<epoch>.<sequence>``, after ``systemname-`` if set."""
+_OBJECT = re.compile(rf"^(?P<call>{UNIQUEID})-(?P<kind>{'|'.join(KINDS)})(?:-[0-9A-Za-z]+)*$")
 
 
 def new_tag() -> str:
@@ -67,6 +69,10 @@ class CallIds:
 
 
 def owner_of(object_id: str) -> str | None:
-    """The caller channel id an object of ours belongs to, or None if it is not ours."""
+    """The caller channel id an object of ours belongs to, or None if it is not ours.
+
+    Only ids made of an Asterisk uniqueid and one of our kinds count, so other
+    applications' bridges ("sales-bridge") are never taken for ours.
+    """
     found = _OBJECT.match(object_id)
     return found.group("call") if found else None
