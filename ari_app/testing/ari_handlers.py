@@ -8,66 +8,18 @@ and message for the error cases Asterisk documents.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ari_app.media.codecs import FORMATS
-from ari_app.testing.media import RtpLeg, WsMediaLeg
-from ari_app.testing.model import (
-    ASTERISK_VERSION,
-    HANGUP_REASONS,
-    ChannelKind,
-    FakeChannel,
-    FakeError,
-    Json,
-    timestamp,
-)
+from ari_app.testing.channel_handlers import ChannelHandlers
+from ari_app.testing.model import ASTERISK_VERSION, FakeChannel, FakeError, Json, timestamp
+from ari_app.testing.request import AriRequest, Created, Result
 
 if TYPE_CHECKING:
     from ari_app.testing.fake_asterisk import FakeAsterisk
 
 
-@dataclass(slots=True)
-class AriRequest:
-    """A validated ARI request: path parameters, query/body parameters, body variables."""
-
-    path: dict[str, str]
-    params: dict[str, str]
-    variables: dict[str, Any]
-    app: str | None = None
-
-    def get(self, name: str, default: str = "") -> str:
-        """A parameter's value (``default`` when absent)."""
-        return self.params.get(name, default)
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        """A boolean parameter."""
-        value = self.params.get(name)
-        if value is None:
-            return default
-        return value.lower() in ("true", "1", "yes")
-
-    def number(self, name: str, default: int = 0) -> int:
-        """An integer parameter (400 when not a number)."""
-        value = self.params.get(name)
-        if value in (None, ""):
-            return default
-        try:
-            return int(value)
-        except ValueError:
-            raise FakeError(400, f"{name} must be an integer") from None
-
-    def many(self, name: str) -> list[str]:
-        """A comma-separated list parameter."""
-        return [v for v in self.params.get(name, "").split(",") if v]
-
-
-Result = Json | list[Json] | bytes | None
-
-
-class AriHandlers:
-    """The ARI behaviour of :class:`FakeAsterisk`."""
+class AriHandlers(ChannelHandlers):
+    """The ARI behaviour of :class:`FakeAsterisk` (channel routes in :class:`ChannelHandlers`)."""
 
     def __init__(self, fake: FakeAsterisk) -> None:
         self.fake = fake
@@ -165,324 +117,6 @@ class AriHandlers:
         state.subscriptions.difference_update(sources)
         return self._app_json(name)
 
-    # --- channels -------------------------------------------------------------------
-
-    async def list_channels(self, req: AriRequest) -> Result:
-        """GET /channels."""
-        return [c.to_json() for c in self.fake.channels.values()]
-
-    async def get_channel(self, req: AriRequest) -> Result:
-        """GET /channels/{channelId}."""
-        return self.fake.channel(req.path["channelId"]).to_json()
-
-    def _endpoint(self, endpoint: str) -> Any:
-        agent = self.fake.endpoints.get(endpoint)
-        if agent is None:
-            raise FakeError(400, f"Invalid parameters for originating a channel: {endpoint}")
-        return agent
-
-    async def _originate(self, req: AriRequest, channel_id: str | None) -> Result:
-        app = req.get("app") or None
-        if app is None:
-            raise FakeError(
-                400, "the fake Asterisk runs no dialplan: originate needs 'app' (Stasis)"
-            )
-        agent = self._endpoint(req.get("endpoint"))
-        channel = self.fake.new_agent_channel(
-            agent, app, channel_id=channel_id, caller_id=req.get("callerId")
-        )
-        channel.variables.update(_variables(req.variables))
-        self.fake.emit(app, "ChannelCreated", channel=channel.to_json())
-        timeout = req.number("timeout", 30)
-        args = [a for a in req.get("appArgs").split(",") if a] if req.get("appArgs") else []
-        self.fake.ring(
-            channel,
-            timeout_s=float(timeout) if timeout > 0 else None,
-            caller=None,
-            stasis_args=args,
-        )
-        return channel.to_json()
-
-    async def originate(self, req: AriRequest) -> Result:
-        """POST /channels."""
-        return await self._originate(req, req.get("channelId") or None)
-
-    async def originate_with_id(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}."""
-        return await self._originate(req, req.path["channelId"])
-
-    async def create_channel(self, req: AriRequest) -> Result:
-        """POST /channels/create: created in Stasis, not yet ringing (then /dial)."""
-        agent = self._endpoint(req.get("endpoint"))
-        channel = self.fake.new_agent_channel(
-            agent, req.get("app"), channel_id=req.get("channelId") or None
-        )
-        channel.variables.update(_variables(req.variables))
-        args = [a for a in req.get("appArgs").split(",") if a]
-        self.fake.emit(channel.app, "ChannelCreated", channel=channel.to_json())
-        self.fake.enter_stasis(channel, req.get("app"), args)
-        return channel.to_json()
-
-    async def dial(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/dial."""
-        channel = self.fake.channel(req.path["channelId"])
-        if channel.kind is not ChannelKind.AGENT or channel.state != "Down":
-            raise FakeError(409, "Channel cannot be dialed.")
-        caller = self.fake.channels.get(req.get("caller")) if req.get("caller") else None
-        if caller is not None:
-            channel.caller_name = caller.caller_name
-            channel.caller_number = caller.caller_number
-        timeout = req.number("timeout", 0)
-        self.fake.ring(
-            channel,
-            timeout_s=float(timeout) if timeout > 0 else None,
-            caller=caller,
-            stasis_args=None,
-        )
-        return None
-
-    async def hangup(self, req: AriRequest) -> Result:
-        """DELETE /channels/{channelId}."""
-        channel = self.fake.channel(req.path["channelId"])
-        cause = 16
-        if req.get("reason_code"):
-            cause = req.number("reason_code")
-        elif req.get("reason"):
-            cause = HANGUP_REASONS[req.get("reason")]
-        self.fake.hangup(channel, cause)
-        return None
-
-    async def continue_in_dialplan(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/continue: leaves Stasis; the fake's dialplan hangs up."""
-        channel = self.fake.stasis_channel(req.path["channelId"])
-        channel.in_stasis = False
-        self.fake.emit(channel.app, "StasisEnd", channel=channel.to_json())
-        channel.context = req.get("context") or channel.context
-        channel.exten = req.get("extension") or channel.exten
-        self.fake.spawn(_later_hangup(self.fake, channel), f"dialplan-{channel.id}")
-        return None
-
-    async def answer(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/answer."""
-        channel = self.fake.stasis_channel(req.path["channelId"])
-        if channel.state not in ("Up", "Ring", "Ringing", "Down"):
-            raise FakeError(412, "Channel in invalid state")
-        self.fake.set_state(channel, "Up")
-        return None
-
-    async def ring(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/ring."""
-        self.fake.stasis_channel(req.path["channelId"])
-        return None
-
-    async def ring_stop(self, req: AriRequest) -> Result:
-        """DELETE /channels/{channelId}/ring."""
-        self.fake.stasis_channel(req.path["channelId"])
-        return None
-
-    async def send_dtmf(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/dtmf: the far party receives the digits."""
-        channel = self.fake.stasis_channel(req.path["channelId"])
-        if not req.get("dtmf"):
-            raise FakeError(400, "DTMF is required")
-        if channel.state != "Up":
-            raise FakeError(412, "Channel in invalid state")
-        channel.dtmf_sent_to_party.extend(req.get("dtmf"))
-        return None
-
-    async def mute(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/mute."""
-        self.fake.stasis_channel(req.path["channelId"]).muted = True
-        return None
-
-    async def unmute(self, req: AriRequest) -> Result:
-        """DELETE /channels/{channelId}/mute."""
-        self.fake.stasis_channel(req.path["channelId"]).muted = False
-        return None
-
-    async def hold(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/hold."""
-        self.fake.stasis_channel(req.path["channelId"]).on_hold = True
-        return None
-
-    async def unhold(self, req: AriRequest) -> Result:
-        """DELETE /channels/{channelId}/hold."""
-        self.fake.stasis_channel(req.path["channelId"]).on_hold = False
-        return None
-
-    async def start_moh(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/moh."""
-        self.fake.stasis_channel(req.path["channelId"]).moh = True
-        return None
-
-    async def stop_moh(self, req: AriRequest) -> Result:
-        """DELETE /channels/{channelId}/moh."""
-        self.fake.stasis_channel(req.path["channelId"]).moh = False
-        return None
-
-    async def start_silence(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/silence."""
-        self.fake.stasis_channel(req.path["channelId"]).moh = False
-        return None
-
-    async def stop_silence(self, req: AriRequest) -> Result:
-        """DELETE /channels/{channelId}/silence."""
-        self.fake.stasis_channel(req.path["channelId"])
-        return None
-
-    async def _play(self, req: AriRequest, playback_id: str | None) -> Result:
-        channel = self.fake.stasis_channel(req.path["channelId"])
-        if channel.state != "Up" and channel.kind is not ChannelKind.CALLER:
-            raise FakeError(412, "Channel in invalid state")
-        playback = await self.fake.start_playback(
-            channel,
-            req.many("media"),
-            req.get("lang") or channel.language,
-            playback_id,
-            channel.app,
-        )
-        return playback.to_json()
-
-    async def play(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/play."""
-        return await self._play(req, req.get("playbackId") or None)
-
-    async def play_with_id(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/play/{playbackId}."""
-        return await self._play(req, req.path["playbackId"])
-
-    async def record(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/record."""
-        channel = self.fake.stasis_channel(req.path["channelId"])
-        if channel.recording:
-            raise FakeError(409, "Channel is currently recording")
-        bridge = self.fake.bridges.get(channel.bridge_id or "")
-        if bridge is not None and len(bridge.channels) > 1:
-            raise FakeError(409, "Channel is currently bridged with other channels")
-        recording = self.fake.start_recording(
-            channel,
-            req.get("name"),
-            req.get("format"),
-            max_duration_s=req.number("maxDurationSeconds"),
-            max_silence_s=req.number("maxSilenceSeconds"),
-            if_exists=req.get("ifExists", "fail"),
-            beep=req.flag("beep"),
-            terminate_on=req.get("terminateOn", "none"),
-            app=channel.app,
-        )
-        return recording.to_json()
-
-    async def get_variable(self, req: AriRequest) -> Result:
-        """GET /channels/{channelId}/variable."""
-        channel = self.fake.channels.get(req.path["channelId"])
-        if channel is None:
-            raise FakeError(404, "Channel or variable not found")
-        name = req.get("variable")
-        if name not in channel.variables:
-            raise FakeError(404, "Provided variable was not found")
-        return {"value": channel.variables[name]}
-
-    async def set_variable(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/variable."""
-        channel = self.fake.channel(req.path["channelId"])
-        channel.variables[req.get("variable")] = req.get("value")
-        self.fake.emit(
-            channel.app,
-            "ChannelVarset",
-            variable=req.get("variable"),
-            value=req.get("value"),
-            channel=channel.to_json(),
-        )
-        return None
-
-    async def _snoop(self, req: AriRequest, snoop_id: str | None) -> Result:
-        target = self.fake.channel(req.path["channelId"])
-        spy, whisper = req.get("spy", "none"), req.get("whisper", "none")
-        if spy == "none" and whisper == "none":
-            raise FakeError(400, "Invalid parameters: spy or whisper must be set")
-        seq = self.fake.new_id()
-        snoop = FakeChannel(
-            id=snoop_id or seq,
-            name=f"Snoop/{target.id}-{seq.split('.')[-1].zfill(8)}",
-            kind=ChannelKind.SNOOP,
-            state="Up",
-            snoop_target=target.id,
-            spy=spy,
-            whisper=whisper,
-        )
-        self.fake.add_channel(snoop)
-        args = [a for a in req.get("appArgs").split(",") if a]
-        self.fake.enter_stasis(snoop, req.get("app"), args)
-        return snoop.to_json()
-
-    async def snoop(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/snoop."""
-        return await self._snoop(req, req.get("snoopId") or None)
-
-    async def snoop_with_id(self, req: AriRequest) -> Result:
-        """POST /channels/{channelId}/snoop/{snoopId}."""
-        return await self._snoop(req, req.path["snoopId"])
-
-    async def external_media(self, req: AriRequest) -> Result:
-        """POST /channels/externalMedia: an RTP (UnicastRTP) or chan_websocket channel."""
-        fmt_name = req.get("format")
-        if fmt_name not in FORMATS:
-            raise FakeError(400, f"Unsupported format {fmt_name!r}")
-        fmt = FORMATS[fmt_name]
-        transport = req.get("transport", "udp")
-        encapsulation = req.get("encapsulation", "rtp")
-        connection_type = req.get("connection_type", "client")
-        app = req.get("app")
-        channel_id = req.get("channelId") or self.fake.new_id()
-        if transport == "websocket":
-            if encapsulation != "none":
-                raise FakeError(400, "encapsulation must be 'none' for the websocket transport")
-            if connection_type != "server":
-                raise FakeError(400, "the fake Asterisk has no websocket_client.conf connections")
-            connection_id = str(uuid.uuid4())
-            channel = FakeChannel(
-                id=channel_id,
-                name=f"WebSocket/INCOMING-{channel_id}",
-                kind=ChannelKind.WEBSOCKET,
-                state="Down",
-                channelvars=("MEDIA_WEBSOCKET_CONNECTION_ID", "MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"),
-            )
-            leg = WsMediaLeg(channel, fmt, connection_id)
-            channel.variables["MEDIA_WEBSOCKET_CONNECTION_ID"] = connection_id
-            channel.variables["MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE"] = str(leg.optimal_frame_size)
-            channel.deliver = leg.deliver
-            channel.closers.append(leg.close)
-            channel.closers.append(lambda: self.fake.ws_media.pop(connection_id, None))
-            self.fake.ws_media[connection_id] = leg
-        else:
-            if encapsulation != "rtp" or transport != "udp":
-                raise FakeError(400, "the fake Asterisk supports rtp over udp and websocket")
-            if connection_type != "client":
-                raise FakeError(400, "connection_type 'server' is only valid for websocket")
-            host, sep, port = req.get("external_host").rpartition(":")
-            if not sep or not host or not port.isdigit():
-                raise FakeError(400, "external_host must be host:port for RTP")
-            channel = FakeChannel(
-                id=channel_id,
-                name=f"UnicastRTP/{host}:{port}-0x{abs(hash(channel_id)) & 0xFFFFFFFF:x}",
-                kind=ChannelKind.UNICAST_RTP,
-                state="Up",
-                channelvars=("UNICASTRTP_LOCAL_ADDRESS", "UNICASTRTP_LOCAL_PORT"),
-            )
-            rtp = RtpLeg(channel, fmt, (host, int(port)))
-            local_host, local_port = await rtp.open(self.fake.media_host)
-            channel.variables["UNICASTRTP_LOCAL_ADDRESS"] = local_host
-            channel.variables["UNICASTRTP_LOCAL_PORT"] = str(local_port)
-            channel.deliver = rtp.deliver
-            channel.closers.append(rtp.close)
-            self.fake.rtp_legs[channel_id] = rtp
-        channel.variables.update(_variables(req.variables))
-        if req.get("data"):
-            channel.variables["EXTERNAL_MEDIA_DATA"] = req.get("data")
-        self.fake.add_channel(channel)
-        self.fake.enter_stasis(channel, app, [])
-        return channel.to_json()
-
     # --- bridges ----------------------------------------------------------------------
 
     async def list_bridges(self, req: AriRequest) -> Result:
@@ -502,8 +136,6 @@ class AriHandlers:
     async def create_bridge_with_id(self, req: AriRequest) -> Result:
         """POST /bridges/{bridgeId}."""
         bridge_id = req.path["bridgeId"]
-        if bridge_id in self.fake.bridges:
-            return self.fake.bridges[bridge_id].to_json()
         bridge = self.fake.create_bridge(
             req.get("type", "mixing"), bridge_id, req.get("name"), req.app or ""
         )
@@ -539,6 +171,7 @@ class AriHandlers:
         for channel in channels:
             channel.muted = req.flag("mute")
             self.fake.bridge_add(bridge, channel)
+        self.fake.bridge_joined(bridge)
         return None
 
     async def remove_channel(self, req: AriRequest) -> Result:
@@ -562,7 +195,7 @@ class AriHandlers:
             req.get("playbackId") or None,
             bridge.app,
         )
-        return playback.to_json()
+        return Created(playback.to_json())
 
     async def record_bridge(self, req: AriRequest) -> Result:
         """POST /bridges/{bridgeId}/record."""
@@ -578,7 +211,7 @@ class AriHandlers:
             terminate_on=req.get("terminateOn", "none"),
             app=bridge.app,
         )
-        return recording.to_json()
+        return Created({**recording.to_json(), "state": "queued"})
 
     # --- endpoints and device states ---------------------------------------------------
 
@@ -710,17 +343,4 @@ class AriHandlers:
         return None
 
 
-def _variables(body: dict[str, Any]) -> dict[str, str]:
-    raw = body.get("variables") if isinstance(body, dict) else None
-    if not isinstance(raw, dict):
-        return {}
-    out = {}
-    for key, value in raw.items():
-        out[str(key)] = str(value.get("value", "")) if isinstance(value, dict) else str(value)
-    return out
-
-
-async def _later_hangup(fake: FakeAsterisk, channel: FakeChannel) -> None:
-    """The fake has no dialplan: a channel sent back to it hangs up on the next turn."""
-    await asyncio.sleep(0)
-    fake.hangup(channel, 16)
+__all__ = ["AriHandlers", "AriRequest"]

@@ -5,8 +5,11 @@
 | POST | /fake/calls | place a call: JSON ``{did, caller_number, caller_name, app, args}`` |
 | GET | /fake/channels, /fake/bridges | live channels / bridges (leak checks) |
 | POST | /fake/channels/{id}/audio?rate=16000 | the party says raw 16-bit LE PCM (body) |
-| POST | /fake/channels/{id}/dtmf?digits=12# | the party presses keys |
+| POST | /fake/channels/{id}/dtmf?digits=12#&duration_ms=100 | the party presses keys |
 | POST | /fake/channels/{id}/hangup | the party hangs up |
+| POST | /fake/channels/{id}/answer | a ringing agent phone answers now |
+| POST | /fake/channels/{id}/ring-out | a ringing agent's dial times out now |
+| GET | /fake/channels/{id}/dialplan | where the call went in the dialplan |
 | GET | /fake/channels/{id}/heard?rate=16000&format=wav | what the party heard |
 | GET | /fake/channels/{id}/dtmf | digits the app sent to the party |
 | PUT | /fake/endpoints/{tech}/{resource} | JSON ``{behaviour, answer_delay}`` |
@@ -86,7 +89,21 @@ def add_control_routes(app: web.Application, fake: FakeAsterisk) -> None:
         fake.send_audio(request.match_info["id"], await request.read(), rate)
 
     async def send_dtmf(request: web.Request) -> Any:
-        fake.press_dtmf(request.match_info["id"], request.query["digits"])
+        duration = int(request.query.get("duration_ms", 100))
+        fake.press_dtmf(request.match_info["id"], request.query["digits"], duration)
+
+    async def answer(request: web.Request) -> Any:
+        fake.agent_answers(request.match_info["id"])
+
+    async def ring_out(request: web.Request) -> Any:
+        fake.agent_rings_out(request.match_info["id"])
+
+    async def dialplan(request: web.Request) -> Any:
+        cid = request.match_info["id"]
+        channel = fake.channels.get(cid) or fake.finished_channels.get(cid)
+        if channel is None:
+            raise FakeError(404, "Channel not found")
+        return {"steps": channel.dialplan_log, "sip_final": channel.sip_final}
 
     async def hangup(request: web.Request) -> Any:
         await fake.hangup_from_party(request.match_info["id"], int(request.query.get("cause", 16)))
@@ -127,6 +144,9 @@ def add_control_routes(app: web.Application, fake: FakeAsterisk) -> None:
     app.router.add_post("/fake/channels/{id}/dtmf", _guard(send_dtmf))
     app.router.add_get("/fake/channels/{id}/dtmf", _guard(dtmf_sent))
     app.router.add_post("/fake/channels/{id}/hangup", _guard(hangup))
+    app.router.add_post("/fake/channels/{id}/answer", _guard(answer))
+    app.router.add_post("/fake/channels/{id}/ring-out", _guard(ring_out))
+    app.router.add_get("/fake/channels/{id}/dialplan", _guard(dialplan))
     app.router.add_get("/fake/channels/{id}/heard", _guard(heard))
     app.router.add_put("/fake/endpoints/{tech}/{resource}", _guard(endpoint))
     app.router.add_get("/fake/requests", _guard(requests))

@@ -3,7 +3,13 @@
 An :class:`RtpLeg` is Asterisk's end of an RTP externalMedia channel: a UDP socket on
 loopback (its address goes into UNICASTRTP_LOCAL_ADDRESS / _PORT) that sends what the
 channel hears to ``external_host`` as 20 ms RTP frames and feeds what it receives into the
-channel. A :class:`WsMediaLeg` does the same over a chan_websocket media connection.
+channel. As on Asterisk 22 (an externalMedia channel has no SDP), it sends with the
+format's payload type (slin16: 118) but accepts only static payload types (≤ 34) from the
+app — 0 (μ-law) and 10/11 (8 kHz linear, big-endian) are decoded, whatever the channel's
+format; anything else, slin16's 118 included, is silently dropped (:attr:`RtpLeg.dropped`).
+
+A :class:`WsMediaLeg` does the same over a chan_websocket media connection, where linear
+audio travels in host byte order (little-endian), both ways.
 """
 
 from __future__ import annotations
@@ -13,10 +19,19 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
-from ari_app.media.codecs import StreamResampler, WireFormat, decode, encode
+from ari_app.media.codecs import (
+    SLIN,
+    ULAW,
+    StreamResampler,
+    WireFormat,
+    decode,
+    encode,
+    resample,
+)
 from ari_app.media.rtp import RtpError, RtpPacket
 from ari_app.media.rtp import decode as decode_rtp
 from ari_app.testing.model import FRAME_BYTES, RATE, FakeChannel
@@ -27,6 +42,10 @@ MAX_INBOUND_BYTES = RATE * 2 * 2
 """At most two seconds of RTP audio wait in a channel's jitter buffer."""
 XOFF_BYTES = RATE * 2 * 10
 XON_BYTES = RATE * 2 * 5
+LAST_STATIC_PT = 34
+"""Asterisk maps payload types up to this one without SDP (rtp_engine.c static table)."""
+STATIC_DECODABLE = {0: ULAW, 10: SLIN, 11: SLIN}
+"""Static payload types the fake decodes."""
 
 
 class _RtpProtocol(asyncio.DatagramProtocol):
@@ -46,6 +65,8 @@ class RtpLeg:
         self.remote = remote
         self.transport: asyncio.DatagramTransport | None = None
         self.garbage = 0
+        self.dropped = 0
+        """Packets with a dynamic payload type (> 34), dropped as Asterisk drops them."""
         self.received = 0
         self.sent = 0
         self._seq = random.randrange(0x10000)
@@ -66,20 +87,27 @@ class RtpLeg:
         return str(sock_host), int(port)
 
     def on_datagram(self, data: bytes) -> None:
-        """Feed one received datagram into the channel (garbage is counted and dropped)."""
+        """Feed one received datagram into the channel (garbage and payload types Asterisk
+        cannot map without SDP are counted and dropped)."""
         try:
             packet = decode_rtp(data)
         except RtpError:
             self.garbage += 1
             return
-        if packet.payload_type != self.fmt.rtp_payload_type or not packet.payload:
+        if packet.payload_type > LAST_STATIC_PT:
+            self.dropped += 1
+            return
+        fmt = STATIC_DECODABLE.get(packet.payload_type)
+        if fmt is None or not packet.payload:
             self.garbage += 1
             return
-        if self.fmt.bytes_per_sample == 2 and len(packet.payload) % 2:
+        if fmt.bytes_per_sample == 2 and len(packet.payload) % 2:
             self.garbage += 1
             return
         self.received += 1
-        pcm = decode(packet.payload, self.fmt, self.fmt.sample_rate)
+        pcm = decode(packet.payload, fmt, fmt.sample_rate)
+        if fmt.sample_rate != self.fmt.sample_rate:
+            pcm = resample(pcm, fmt.sample_rate, self.fmt.sample_rate)
         inbound = self.channel.inbound
         inbound.extend(self._from_wire.process(pcm))
         if len(inbound) > MAX_INBOUND_BYTES:
@@ -142,11 +170,23 @@ class WsMediaLeg:
         """Queue 20 ms the channel hears as a BINARY frame."""
         if self.ws is None:
             return
-        self._out.extend(encode(self._to_wire.process(frame), self.fmt.sample_rate, self.fmt))
+        self._out.extend(self._encode(self._to_wire.process(frame)))
         size = self.optimal_frame_size
         while len(self._out) >= size:
             self.outbox.put_nowait(bytes(self._out[:size]))
             del self._out[:size]
+
+    def _encode(self, pcm: bytes) -> bytes:
+        """PCM (little-endian, at the format's rate) as chan_websocket sends it: linear
+        formats in host order (little-endian), μ-law encoded."""
+        if self.fmt.bytes_per_sample == 2:
+            return pcm
+        return encode(pcm, self.fmt.sample_rate, self.fmt)
+
+    def _decode(self, payload: bytes) -> bytes:
+        if self.fmt.bytes_per_sample == 2:
+            return payload[: len(payload) - len(payload) % 2]
+        return decode(payload, self.fmt, self.fmt.sample_rate)
 
     def after_tick(self) -> None:
         """Flow control and drain reports after the channel consumed a frame."""
@@ -161,16 +201,18 @@ class WsMediaLeg:
             self.report_drained = False
             self.outbox.put_nowait("QUEUE_DRAINED")
 
-    async def serve(self, ws: web.WebSocketResponse) -> None:
-        """Run the connection: MEDIA_START, then audio and control both ways."""
+    async def serve(self, ws: web.WebSocketResponse, on_started: Callable[[], None]) -> None:
+        """Run the connection: MEDIA_START (then ``on_started``: the channel is answered),
+        then audio and control both ways."""
         self.ws = ws
         self.connected.set()
         writer = asyncio.create_task(self._write(ws), name=f"ws-media-{self.connection_id}")
         try:
             await ws.send_str(self.media_start())
+            on_started()
             async for msg in ws:
                 if msg.type is WSMsgType.BINARY:
-                    pcm = decode(msg.data, self.fmt, self.fmt.sample_rate)
+                    pcm = self._decode(msg.data)
                     self.channel.inbound.extend(self._from_wire.process(pcm))
                 elif msg.type is WSMsgType.TEXT:
                     self._command(msg.data.strip())

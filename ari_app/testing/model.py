@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-ASTERISK_VERSION = "22.6.0"
+ASTERISK_VERSION = "22.10.1"
 """The Asterisk version the fake reports (and imitates)."""
 
 RATE = 16000
@@ -92,6 +92,8 @@ class Behaviour(StrEnum):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     OFFLINE = "offline"
+    MANUAL = "manual"
+    """Rings until the test answers it or rings it out (or the dial's timeout)."""
 
 
 @dataclass(slots=True)
@@ -190,6 +192,28 @@ class FakeChannel:
     destroyed: bool = False
     dial_caller: str | None = None
     """While an outbound dial rings: the id of the calling channel ("" when none)."""
+    originated: bool = False
+    """Created by an app (originate, externalMedia, snoop): the app stays subscribed to it
+    until it is destroyed (it gets ChannelDestroyed); an inbound channel's app is
+    unsubscribed when it leaves Stasis."""
+    dialstring: str = ""
+    """What the Dial events name (``201``, ``127.0.0.1:40122/c(ulaw)``)."""
+    media_pending: bool = False
+    """An externalMedia channel answered with ``Down`` that has not yet entered Stasis."""
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set to let a held externalMedia channel come up (``hold_media_answers``)."""
+    hangup_pending: int | None = None
+    """The cause of an app hangup requested while the channel was still pending."""
+    protocol_id: str = ""
+    dialplan_log: list[str] = field(default_factory=list)
+    """Every dialplan step the channel ran, with its result (``... Stasis(ari-app,main) ->
+    FAILED``, ``... Hangup() -> 603``)."""
+    sip_final: int | None = None
+    """The SIP final response the caller got when hung up before answer (e.g. 603)."""
+
+    def gone(self) -> bool:
+        """True once destroyed (a call, so that type checkers do not narrow it)."""
+        return self.destroyed
 
     def take_frame(self) -> bytes:
         """The next 20 ms the far party says (silence when it says nothing)."""
@@ -220,7 +244,7 @@ class FakeChannel:
             "id": self.id,
             "name": self.name,
             "state": self.state,
-            "protocol_id": "",
+            "protocol_id": self.protocol_id,
             "caller": {"name": self.caller_name, "number": self.caller_number},
             "connected": {"name": self.connected_name, "number": self.connected_number},
             "accountcode": "",
@@ -251,19 +275,28 @@ class FakeBridge:
     creationtime: str = field(default_factory=timestamp)
     playback_ids: list[str] = field(default_factory=list)
     recording: str | None = None
+    technology: str = ""
+    """The bridge technology Asterisk picked (re-chosen after each join and leave)."""
+    subscribed: bool = False
+    """The app is subscribed once one of its channels joined (then it gets BridgeDestroyed);
+    Asterisk sends no BridgeCreated for a bridge the app creates."""
+
+    def __post_init__(self) -> None:
+        if not self.technology:
+            self.technology = "simple_bridge" if self.bridge_type == "mixing" else "holding_bridge"
 
     def to_json(self) -> Json:
         """ARI Bridge model."""
         return {
             "id": self.id,
-            "technology": "simple_bridge" if self.bridge_type == "mixing" else "holding_bridge",
+            "technology": self.technology,
             "bridge_type": self.bridge_type,
             "bridge_class": "stasis",
             "creator": "Stasis",
             "name": self.name,
             "channels": list(self.channels),
             "creationtime": self.creationtime,
-            "video_mode": "none",
+            "video_mode": "talker",
         }
 
 
@@ -328,16 +361,19 @@ class FakeRecording:
     started: float = field(default_factory=time.monotonic)
 
     def to_json(self) -> Json:
-        """ARI LiveRecording model."""
+        """ARI LiveRecording model: durations (whole seconds) only once it has finished,
+        as in Asterisk's RecordingStarted (name, format, state, target_uri) and
+        RecordingFinished events."""
         data: Json = {
             "name": self.name,
             "format": self.format,
-            "target_uri": self.target_uri,
             "state": self.state,
-            "duration": self.total_frames * FRAME_MS // 1000,
-            "talking_duration": self.talking_frames * FRAME_MS // 1000,
-            "silence_duration": self.silence_frames * FRAME_MS // 1000,
+            "target_uri": self.target_uri,
         }
+        if self.state not in ("queued", "recording", "paused"):
+            data["duration"] = self.total_frames * FRAME_MS // 1000
+            data["talking_duration"] = self.talking_frames * FRAME_MS // 1000
+            data["silence_duration"] = self.silence_frames * FRAME_MS // 1000
         if self.cause:
             data["cause"] = self.cause
         return data
@@ -351,3 +387,8 @@ class AppState:
     sockets: list[asyncio.Queue[str | None]] = field(default_factory=list)
     subscriptions: set[str] = field(default_factory=set)
     subscribe_all: bool = False
+
+    @property
+    def active(self) -> bool:
+        """True while an events WebSocket is connected."""
+        return bool(self.sockets)

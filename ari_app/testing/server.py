@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ari_app.testing.ari_handlers import AriHandlers, AriRequest
+from ari_app.testing.ari_handlers import AriHandlers
 from ari_app.testing.control import add_control_routes
 from ari_app.testing.model import AppState, FakeError, timestamp
+from ari_app.testing.request import AriRequest, Created, Result
 from ari_app.testing.routes import ROUTES, Route
 
 if TYPE_CHECKING:
@@ -101,31 +102,48 @@ def _ari_handler(fake: FakeAsterisk, handlers: AriHandlers, route: Route) -> Han
     method = getattr(handlers, route.handler)
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "path": request.path,
+            "template": route.template,
+            "operation": route.handler,
+            "params": {},
+            "body": {},
+        }
+        fake.request_log.append(entry)
+        fake.begin_request()
         try:
-            params, body = await _params(request, route)
-            fake.request_log.append(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "template": route.template,
-                    "operation": route.handler,
-                    "params": dict(params),
-                    "body": body,
-                }
-            )
-            _validate(route, params)
-            result = await method(
-                AriRequest(path=dict(request.match_info), params=params, variables=body)
-            )
-        except FakeError as exc:
-            return _error(exc.status, exc.message)
-        if result is None:
-            return web.Response(status=204)
-        if isinstance(result, bytes):
-            return web.Response(body=result, content_type="audio/wav")
-        return web.json_response(result)
+            try:
+                params, body = await _params(request, route)
+                entry.update(params=dict(params), body=body)
+                _validate(route, params)
+                result = await method(
+                    AriRequest(path=dict(request.match_info), params=params, variables=body)
+                )
+                response = _response(result)
+            except FakeError as exc:
+                response = _error(exc.status, exc.message)
+            entry["status"] = response.status
+            # Asterisk's other threads act after the answer: send it first, then run them.
+            await response.prepare(request)
+            await response.write_eof()
+        finally:
+            work = fake.end_request()
+        for item in work:
+            item()
+        return response
 
     return handle
+
+
+def _response(result: Result) -> web.Response:
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, bytes):
+        return web.Response(body=result, content_type="audio/wav")
+    if isinstance(result, Created):
+        return web.json_response(result.body, status=201)
+    return web.json_response(result)
 
 
 def _events_handler(fake: FakeAsterisk, route: Route) -> Handler:
@@ -204,11 +222,9 @@ def _media_handler(fake: FakeAsterisk) -> Handler:
         ws = web.WebSocketResponse(protocols=("media",))
         await ws.prepare(request)
         channel = leg.channel
+        await leg.serve(ws, lambda: fake.media_connected(channel))
         if not channel.destroyed:
-            fake.set_state(channel, "Up")
-        await leg.serve(ws)
-        if not channel.destroyed:
-            fake.hangup(channel, 16)
+            fake.hangup_now(channel, 16, soft=False)
         return ws
 
     return media

@@ -1,5 +1,7 @@
 """Agent endpoints: originate and create+dial, answer / no answer / busy / offline, with
-the Dial, state and device-state events Asterisk emits; agents in a bridge hear the caller."""
+the Dial, state and device-state events Asterisk 22 emits (as in ../shared/ari-captures:
+no ChannelCreated; a phone that rings out gives only ChannelDestroyed 19/480); agents in a
+bridge hear the caller."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import numpy as np
 from ari_app.ari.client import AriClient
 from ari_app.ari.events import (
     ChannelDestroyed,
+    ChannelHangupRequest,
     DeviceStateChanged,
     Dial,
     EndpointStateChange,
+    StasisEnd,
     StasisStart,
 )
 from ari_app.ari.listener import EventListener
@@ -42,12 +46,11 @@ async def test_originate_to_answering_agent_then_bridge_with_caller(
     assert start.args == ("agent", "x")
     assert start.channel.state == "Up"
     assert log.types(agent.id) == [
-        "ChannelCreated",
         "Dial",
         "ChannelStateChange",
         "Dial",
-        "Dial",
         "ChannelStateChange",
+        "Dial",
         "StasisStart",
     ]
     statuses = [e.dialstatus for e in log.events if isinstance(e, Dial)]
@@ -100,14 +103,22 @@ async def test_no_answer_busy_and_offline(
     offline_end = await log.wait_for(ChannelDestroyed, channel__id=offline.id)
     assert offline_end.cause == 20
 
-    def last_status(channel_id: str) -> str:
-        return [
-            e.dialstatus for e in log.events if isinstance(e, Dial) and e.peer.id == channel_id
-        ][-1]
+    def statuses(channel_id: str) -> list[str]:
+        return [e.dialstatus for e in log.events if isinstance(e, Dial) and e.peer.id == channel_id]
 
-    assert last_status(ringing.id) == "NOANSWER"
-    assert last_status(busy.id) == "BUSY"
-    assert last_status(offline.id) == "CHANUNAVAIL"
+    # Asterisk reports the end of an originated dial only by ChannelDestroyed.
+    assert statuses(ringing.id) == ["", "RINGING"]
+    assert statuses(busy.id) == [""]
+    assert statuses(offline.id) == [""]
+    raw = [e for e in fake.event_log if e["type"] == "ChannelDestroyed"]
+    assert {(e["channel"]["id"], e.get("tech_cause")) for e in raw} == {
+        (ringing.id, 480),
+        (busy.id, 486),
+        (offline.id, 480),
+    }
+    assert not any(
+        isinstance(e, ChannelHangupRequest) and e.channel.id == ringing.id for e in log.events
+    )
     assert not any(
         isinstance(e, StasisStart) and e.channel.id in (ringing.id, busy.id, offline.id)
         for e in log.events
@@ -131,11 +142,15 @@ async def test_create_then_dial_reports_the_caller(
     assert answered.caller.id == call.channel_id
     assert (await client.get_channel(created.id)).state == "Up"
     await client.hangup(created.id)
+    await log.wait_for(ChannelDestroyed, channel__id=created.id)
     await call.hangup()
-    await log.wait_for(ChannelDestroyed, channel__id=call.channel_id)
+    await log.wait_for(StasisEnd, channel__id=call.channel_id)
+    assert not any(
+        isinstance(e, ChannelDestroyed) and e.channel.id == call.channel_id for e in log.events
+    )
 
 
-async def test_app_hangs_up_a_ringing_agent_dial_is_cancelled(
+async def test_app_hangs_up_a_ringing_agent_dial_ends_noanswer(
     fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
 ) -> None:
     listener, log = events
@@ -145,8 +160,10 @@ async def test_app_hangs_up_a_ringing_agent_dial_is_cancelled(
     await log.wait_for(Dial, peer__id=ringing.id, dialstatus="RINGING")
     assert (await client.get_device_state("PJSIP/202")).state == "RINGING"
     await client.hangup(ringing.id)
-    await log.wait_for(Dial, peer__id=ringing.id, dialstatus="CANCEL")
-    await log.wait_for(ChannelDestroyed, channel__id=ringing.id)
+    destroyed = await log.wait_for(ChannelDestroyed, channel__id=ringing.id)
+    assert destroyed.cause == 16
+    assert log.types(ringing.id)[-3:] == ["ChannelHangupRequest", "Dial", "ChannelDestroyed"]
+    assert [e.dialstatus for e in log.events if isinstance(e, Dial)][-1] == "NOANSWER"
     assert (await client.get_device_state("PJSIP/202")).state == "NOT_INUSE"
     assert devices_now(log) == ["RINGING", "NOT_INUSE"]
     await fake.wait_until(lambda: not fake._tasks, 2)  # the ringing task ended too

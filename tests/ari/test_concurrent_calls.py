@@ -10,7 +10,7 @@ import numpy as np
 from ari_app.ari.client import AriClient
 from ari_app.ari.events import AriEvent, StasisEnd, StasisStart
 from ari_app.ari.listener import EventListener
-from ari_app.media.codecs import SLIN16
+from ari_app.media.codecs import ULAW
 from ari_app.media.rtp_transport import RtpTransport
 from ari_app.testing.audio import tone
 from ari_app.testing.event_log import EventLog
@@ -32,10 +32,15 @@ def _loud(pcm: bytes) -> bytes:
     )
 
 
-async def _media_for(client: AriClient, channel_id: str) -> tuple[RtpTransport, str, str]:
-    rtp = await RtpTransport.open(SLIN16, pcm_rate=RATE)
+async def _media_for(
+    client: AriClient, log: EventLog, channel_id: str
+) -> tuple[RtpTransport, str, str]:
+    """A μ-law RTP media leg bridged with ``channel_id`` (μ-law: an externalMedia channel
+    takes only static payload types from the app), added once it is in Stasis."""
+    rtp = await RtpTransport.open(ULAW, pcm_rate=RATE)
     host, port = rtp.local_address
-    media = await client.external_media("slin16", external_host=f"{host}:{port}")
+    media = await client.external_media("ulaw", external_host=f"{host}:{port}")
+    await log.wait_for(StasisStart, channel__id=media.id)
     rtp.set_remote(
         media.channelvars["UNICASTRTP_LOCAL_ADDRESS"],
         int(media.channelvars["UNICASTRTP_LOCAL_PORT"]),
@@ -56,7 +61,7 @@ async def test_three_calls_each_hear_only_their_own_app(
         await log.wait_for(StasisStart, channel__id=call.channel_id)
         await client.answer(call.channel_id)
         calls.append(call)
-    legs = [await _media_for(client, c.channel_id) for c in calls]
+    legs = [await _media_for(client, log, c.channel_id) for c in calls]
 
     # The first call fails mid-way: its caller hangs up, the app tears it down.
     await calls[0].hangup()
@@ -77,7 +82,7 @@ async def test_three_calls_each_hear_only_their_own_app(
     late = await fake.place_call(did="104")
     await log.wait_for(StasisStart, channel__id=late.channel_id)
     await client.answer(late.channel_id)
-    rtp3, media3, bridge3 = await _media_for(client, late.channel_id)
+    rtp3, media3, bridge3 = await _media_for(client, log, late.channel_id)
     await rtp3.send(tone(1000, 400))
     await late.wait_heard_speech(ms=300, level=1000, within=10)
     assert abs(_dominant_hz(_loud(late.heard())) - 1000) < 15
@@ -127,7 +132,7 @@ async def test_snoop_spy_gives_the_app_the_callers_voice(
     spy = await client.snoop(call.channel_id, spy="in")
     start = await log.wait_for(StasisStart, channel__id=spy.id)
     assert start.channel.name.startswith("Snoop/")
-    rtp, media_id, bridge_id = await _media_for(client, spy.id)
+    rtp, media_id, bridge_id = await _media_for(client, log, spy.id)
     await call.send_audio(tone(450, 800))
     received = bytearray()
     async with asyncio.timeout(5):

@@ -22,6 +22,7 @@ from ari_app.ari.events import (
     ChannelDestroyed,
     PlaybackStarted,
     RecordingFinished,
+    StasisEnd,
     StasisStart,
 )
 from ari_app.ari.listener import EventListener
@@ -160,6 +161,7 @@ async def _exercise_every_client_method(
         transport_data="y",
         variables={"A": "b"},
     )
+    await log.wait_for(StasisStart, channel__id=media.id)
     spy = await client.snoop(cid, spy="in", whisper="none", app_args="s", snoop_id="snoop-1")
     bridge = await client.create_bridge("mixing", bridge_id="br-1", name="call")
     await client.add_channel(
@@ -207,7 +209,8 @@ async def _exercise_every_client_method(
     await client.hangup(created.id, reason_code="16")
     await client.hangup(media.id)
     await client.hangup(cid)
-    await log.wait_for(ChannelDestroyed, channel__id=cid)
+    await log.wait_for(StasisEnd, channel__id=cid)
+    await log.wait_for(ChannelDestroyed, channel__id=media.id)
     assert (await client.channels_in_app()) == []
 
 

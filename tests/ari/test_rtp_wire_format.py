@@ -1,6 +1,8 @@
 """What the fake puts on the wire is what Asterisk puts there: RTP v2, payload type 118 with
 big-endian 16 kHz samples for slin16, PT 0 with 160-byte mu-law frames for ulaw, 20 ms
-apart in sequence and timestamp. Checked with a bare UDP socket, not our own decoder."""
+apart in sequence and timestamp; and what it takes: only static payload types (PT 118 from
+the app is dropped, as Asterisk 22 drops it). Checked with a bare UDP socket, not our own
+decoder."""
 
 from __future__ import annotations
 
@@ -59,6 +61,7 @@ async def test_wire_format_of_external_media(
             media.channelvars["UNICASTRTP_LOCAL_ADDRESS"],
             int(media.channelvars["UNICASTRTP_LOCAL_PORT"]),
         )
+        await log.wait_for(StasisStart, channel__id=media.id)
         bridge = await client.create_bridge()
         await client.add_channel(bridge.id, [call.channel_id, media.id])
         await call.send_audio(tone(440, 600))
@@ -86,15 +89,26 @@ async def test_wire_format_of_external_media(
             pcm = np.frombuffer(ulaw_decode(payload), dtype="<i2")
             assert abs(_dominant_hz(pcm, rate) - 440) < 15
 
-        # Hand-built packets into Asterisk's port reach the caller.
+        # Hand-built packets into Asterisk's port: with the channel's own payload type they
+        # reach the caller only if it is static (ulaw 0); slin16's 118 is dropped unheard.
         samples = np.frombuffer(tone(620, 600, rate=rate), dtype="<i2")
         wire = (
             samples.astype(">i2").tobytes() if fmt == "slin16" else ulaw_encode(samples.tobytes())
         )
+        leg = fake.rtp_legs[media.id]
         for n in range(len(wire) // size):
             header = struct.pack("!BBHII", 0x80, pt, n, n * rate // 50, 1234)
             await loop.sock_sendto(sock, header + wire[n * size : (n + 1) * size], asterisk)
+        if fmt == "slin16":
+            await fake.wait_until(lambda: leg.dropped == 30, 5)
+            assert leg.received == 0
+            # Static μ-law (PT 0) into the slin16 channel is taken and transcoded.
+            ulaw = ulaw_encode(np.frombuffer(tone(620, 600, rate=8000), dtype="<i2").tobytes())
+            for n in range(len(ulaw) // 160):
+                header = struct.pack("!BBHII", 0x80, 0, 100 + n, n * 160, 1234)
+                await loop.sock_sendto(sock, header + ulaw[n * 160 : (n + 1) * 160], asterisk)
         await call.wait_heard_speech(ms=300, level=1000, within=5)
+        assert leg.received == 30
         heard = np.frombuffer(call.heard(16000), dtype="<i2")
         loud = heard[np.abs(heard) > 0]
         assert abs(_dominant_hz(loud, 16000) - 620) < 20
