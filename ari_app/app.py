@@ -36,6 +36,7 @@ from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE, Cal
 from ari_app.config import Config, ConfigHolder
 from ari_app.media.endpointer import EndpointerSettings
 from ari_app.store.store import Store
+from ari_app.voicemail.configured import ConfiguredChannels
 from ari_app.voicemail.service import VoicemailService, build_service
 from ari_app.voicemail.transcribe import EngineTranscriber
 
@@ -275,8 +276,14 @@ async def start_runtime(
     if with_store:
         store = Store(Path(config.app.store.path))
         await store.open()
+        notify = ConfiguredChannels(lambda: holder.current)  # app.yaml, lines and teams
         voicemail = build_service(
-            store, ari, Path(config.app.store.voicemail_dir), await _voicemail_transcriber(config)
+            store,
+            ari,
+            Path(config.app.store.voicemail_dir),
+            await _voicemail_transcriber(config),
+            channels=notify,
+            recipients=notify.recipients,
         )
         await voicemail.start()
     speech_settings = config.app.speech

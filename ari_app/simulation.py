@@ -99,6 +99,7 @@ class Simulation:
         with_store: bool = True,
         listeners: Sequence[Callable[[CallEvent], None]] = (),
         media_transport: str | None = None,
+        notify: bool = False,
     ) -> None:
         self.config_dir = config_dir
         self.cache_dir = cache_dir
@@ -107,6 +108,9 @@ class Simulation:
         self.with_store = with_store
         self.listeners = list(listeners)
         self.media_transport = media_transport
+        self.notify = notify
+        """Deliver voicemail notifications as configured (off by default: a simulated
+        voicemail must not e-mail the real front desk)."""
         self.moment: datetime | None = None
         """The wall-clock moment routing sees (None: the real time)."""
         self.password = secrets.token_urlsafe(12)
@@ -136,6 +140,8 @@ class Simulation:
         updates["store"] = store
         # Simulated callers speak synthesised wideband audio, as an HD-voice softphone would.
         updates["speech"] = app.speech.model_copy(update={"caller_band": "wide"})
+        if not self.notify:
+            updates["notifications"] = app.notifications.model_copy(update={"enabled": False})
         if self.media_transport is not None:
             updates["media"] = app.media.model_copy(update={"transport": self.media_transport})
         holder.current = holder.current.model_copy(update={"app": app.model_copy(update=updates)})

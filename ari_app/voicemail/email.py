@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from ari_app.store import VoicemailRecord
 from ari_app.store.models import iso
 from ari_app.voicemail.errors import NotifyError
+from ari_app.voicemail.webhook import audio_link
 
 
 class EmailChannel:
@@ -28,7 +29,15 @@ class EmailChannel:
         password_env: str | None = None,
         starttls: bool = False,
         timeout_s: float = 15.0,
+        max_attempts: int | None = None,
+        dashboard_url: str | None = None,
+        name: str = "email",
     ) -> None:
+        self.name = name
+        """The channel's name in the notifications table (``email:ADDRESS`` from config)."""
+        self.max_attempts = max_attempts
+        """Attempts before giving up (None: the notifier's default)."""
+        self.dashboard_url = dashboard_url
         self.host = host
         self.port = port
         self.sender = sender
@@ -50,7 +59,8 @@ class EmailChannel:
             f"Line: {vm.line or '-'}\n"
             f"Time: {iso(vm.recorded_at)}\n"
             f"Duration: {duration}\n"
-            f"Audio: {vm.path}\n\n"
+            f"Voicemail ID: {vm.id}\n"
+            f"Audio: {audio_link(self.dashboard_url, vm) or vm.path}\n\n"
             f"Transcript:\n{vm.transcript or '(none)'}\n"
         )
         return msg

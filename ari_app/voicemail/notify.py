@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol
 
+from ari_app.metrics import registry as metrics
 from ari_app.store import Notification, Store, VoicemailRecord
 from ari_app.voicemail.errors import NotifyError
-from ari_app.web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,14 @@ class Channel(Protocol):
 
     async def send(self, vm: VoicemailRecord) -> None:
         """Deliver one notification; raise NotifyError on failure."""
+
+
+class ChannelSource(Iterable[str], Protocol):
+    """Channels by name, looked up when a notification is delivered (e.g. from the
+    configuration in force, see :mod:`ari_app.voicemail.configured`)."""
+
+    def get(self, name: str) -> Channel | None:
+        """The channel called ``name``, or None."""
 
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float, jitter: float = 0.1) -> float:
@@ -36,7 +44,7 @@ class Notifier:
     def __init__(
         self,
         store: Store,
-        channels: Mapping[str, Channel],
+        channels: Mapping[str, Channel] | ChannelSource,
         *,
         max_attempts: int = 6,
         base_delay_s: float = 2.0,
@@ -44,7 +52,9 @@ class Notifier:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
-        self._channels = dict(channels)
+        self._channels: Mapping[str, Channel] | ChannelSource = (
+            dict(channels) if isinstance(channels, Mapping) else channels
+        )
         self._max_attempts = max_attempts
         self._base = base_delay_s
         self._cap = max_delay_s
@@ -79,16 +89,17 @@ class Notifier:
                     ok, error = True, None
                 except NotifyError as exc:
                     ok, error = False, str(exc)
-            give_up = not ok and (attempt >= self._max_attempts or channel is None)
+            limit = getattr(channel, "max_attempts", None) or self._max_attempts
+            give_up = not ok and (attempt >= limit or channel is None)
             await self._store.voicemails.notification_attempt(
                 note.id, ok=ok, error=error, give_up=give_up
             )
             if ok:
-                metrics.NOTIFICATIONS.inc(channel=note.channel, result="sent")
+                metrics.NOTIFICATIONS.inc(channel=_kind(note.channel), result="sent")
                 log.info("voicemail %d: %s notification sent", vm.id, note.channel)
                 return
             if give_up:
-                metrics.NOTIFICATIONS.inc(channel=note.channel, result="failed")
+                metrics.NOTIFICATIONS.inc(channel=_kind(note.channel), result="failed")
                 log.error(
                     "voicemail %d: %s notification failed for good after %d attempt(s): %s",
                     vm.id,
@@ -107,6 +118,11 @@ class Notifier:
                 delay,
             )
             await self._sleep(delay)
+
+
+def _kind(channel: str) -> str:
+    """``email:office@example.org`` -> ``email`` (metric labels stay few)."""
+    return channel.partition(":")[0]
 
 
 _ALL_NOTIFICATIONS = (

@@ -42,7 +42,7 @@ class VoicemailSaver:
         voicemail_dir: Path,
         transcriber: Transcriber | None,
         *,
-        notify_channels: tuple[str, ...] = (),
+        notify_channels: tuple[str, ...] | Callable[[VoicemailRecord], tuple[str, ...]] = (),
         max_attempts: int = 5,
         checkpoint: Checkpoint | None = None,
         on_saved: Callable[[VoicemailRecord], None] | None = None,
@@ -130,7 +130,9 @@ class VoicemailSaver:
                 job.id,
                 transcript=transcript,
                 transcript_error=error,
-                notify_channels=self._channels,
+                notify_channels=(
+                    self._channels(job) if callable(self._channels) else self._channels
+                ),
             )
             state = VoicemailState.SAVED.value
             await self._checkpoint("saved", await vm.get(job.id))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ari_app.store import Store, VoicemailRecord
-from ari_app.voicemail.notify import Notifier
+from ari_app.voicemail.notify import ChannelSource, Notifier
 from ari_app.voicemail.saver import VoicemailSaver
 from ari_app.voicemail.settings import NotifySettings, build_channels
 from ari_app.voicemail.source import AriRecordingSource
@@ -109,12 +110,20 @@ def build_service(
     voicemail_dir: Path,
     transcriber: Transcriber | None,
     notify: NotifySettings | None = None,
+    *,
+    channels: ChannelSource | None = None,
+    recipients: Callable[[VoicemailRecord], tuple[str, ...]] | None = None,
 ) -> VoicemailService:
-    """The service wired to ARI's stored recordings and the configured notification channels."""
+    """The service wired to ARI's stored recordings and the configured notification channels.
+
+    ``channels`` and ``recipients`` (from
+    :class:`~ari_app.voicemail.configured.ConfiguredChannels`) replace ``notify``'s fixed
+    channels: each voicemail then owes notifications to its own line's and teams' recipients.
+    """
     settings = notify or NotifySettings()
     notifier = Notifier(
         store,
-        build_channels(settings),
+        channels if channels is not None else build_channels(settings),
         max_attempts=settings.max_attempts,
         base_delay_s=settings.base_delay_s,
         max_delay_s=settings.max_delay_s,
@@ -124,6 +133,6 @@ def build_service(
         AriRecordingSource(client),
         voicemail_dir,
         transcriber,
-        notify_channels=notifier.channel_names,
+        notify_channels=recipients or notifier.channel_names,
     )
     return VoicemailService(saver, notifier)

@@ -46,8 +46,16 @@ def verify(
     return age <= max_age_s and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def voicemail_payload(vm: VoicemailRecord) -> dict[str, Any]:
-    """What a notification says about a voicemail."""
+def audio_link(dashboard_url: str | None, vm: VoicemailRecord) -> str | None:
+    """Where the dashboard serves the voicemail's audio (None without a dashboard URL)."""
+    if not dashboard_url:
+        return None
+    return f"{dashboard_url.rstrip('/')}/voicemails/{vm.id}/audio"
+
+
+def voicemail_payload(vm: VoicemailRecord, dashboard_url: str | None = None) -> dict[str, Any]:
+    """What a notification says about a voicemail: caller, line, time, duration, transcript,
+    and the id (plus a dashboard link when configured) to fetch the audio."""
     data = vm.to_json()
     keys = (
         "id",
@@ -60,7 +68,9 @@ def voicemail_payload(vm: VoicemailRecord) -> dict[str, Any]:
         "transcript",
         "path",
     )
-    return {"event": "voicemail.saved", "voicemail": {k: data[k] for k in keys}}
+    voicemail = {k: data[k] for k in keys}
+    voicemail["audio_url"] = audio_link(dashboard_url, vm)
+    return {"event": "voicemail.saved", "voicemail": voicemail}
 
 
 class WebhookChannel:
@@ -68,19 +78,31 @@ class WebhookChannel:
 
     name = "webhook"
 
-    def __init__(self, url: str, secret_env: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret_env: str,
+        *,
+        timeout_s: float = 10.0,
+        max_attempts: int | None = None,
+        dashboard_url: str | None = None,
+    ) -> None:
         secret = os.environ.get(secret_env, "")
         if not secret:
             raise VoicemailError(
                 f"webhook secret: environment variable {secret_env} is not set or empty"
             )
         self.url = url
+        self.max_attempts = max_attempts
+        """Attempts before giving up (None: the notifier's default)."""
+        self.dashboard_url = dashboard_url
         self._secret = secret.encode("utf-8")
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
 
     async def send(self, vm: VoicemailRecord) -> None:
         """Deliver one notification."""
-        body = json.dumps(voicemail_payload(vm), sort_keys=True).encode("utf-8")
+        payload = voicemail_payload(vm, self.dashboard_url)
+        body = json.dumps(payload, sort_keys=True).encode("utf-8")
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
