@@ -78,7 +78,9 @@ EmailAddress = Annotated[str, BeforeValidator(parse_email)]
 class ChannelModel(BaseModel):
     """Like every config model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # --- lines.yaml and people.yaml -------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ari_app.answer.kb import ENTRY_ID, Entry, KnowledgeBaseError, check_spoken
+from ari_app.config.kb_model import ENTRY_ID, Entry, check_spoken, kb_error
 
 _HEADING = re.compile(r"^##\s+(.+?)\s*$")
 _BULLET = re.compile(r"^\s*[-*]\s+(.+?)\s*$")
@@ -48,17 +48,16 @@ class _Draft:
 
 
 def _finish(path: Path, draft: _Draft) -> Entry:
-    where = f"{path}:{draft.line}"
     if not draft.questions:
-        raise KnowledgeBaseError(f"{where}: entry {draft.id!r} needs a list of questions (- ...)")
+        raise kb_error(path, draft.line, f"entry {draft.id!r} needs a list of questions (- ...)")
     answer = " ".join(draft.answer)
     if not answer and draft.source == "text":
-        raise KnowledgeBaseError(f"{where}: entry {draft.id!r} has no answer")
+        raise kb_error(path, draft.line, f"entry {draft.id!r} has no answer")
     if answer:
-        check_spoken(f"{path}:{draft.answer_line}", answer, "answer")
+        check_spoken(path, draft.answer_line, answer, "answer")
     closed = " ".join(draft.closed) or None
     if closed:
-        check_spoken(f"{path}:{draft.closed_line}", closed, "answer_when_closed")
+        check_spoken(path, draft.closed_line, closed, "answer_when_closed")
     return Entry(
         id=draft.id,
         questions=tuple(draft.questions),
@@ -80,11 +79,11 @@ def _option(path: Path, number: int, draft: _Draft, key: str, value: str) -> Non
             draft.closed.append(value)
     elif key == "offer handoff":
         if value.lower() not in ("yes", "no", "true", "false"):
-            raise KnowledgeBaseError(f"{path}:{number}: Offer handoff must be yes or no")
+            raise kb_error(path, number, "Offer handoff must be yes or no")
         draft.offer = value.lower() in ("yes", "true")
     else:
         if value.lower() not in ("text", "hours"):
-            raise KnowledgeBaseError(f"{path}:{number}: Source must be text or hours")
+            raise kb_error(path, number, "Source must be text or hours")
         draft.source = value.lower()
 
 
@@ -101,9 +100,10 @@ def parse_markdown(path: Path, text: str) -> list[Entry]:
                 entries.append(_finish(path, draft))
             entry_id = heading.group(1)
             if not ENTRY_ID.match(entry_id):
-                raise KnowledgeBaseError(
-                    f"{path}:{number}: id {entry_id!r} must be lower-case letters, digits "
-                    "and underscores"
+                raise kb_error(
+                    path,
+                    number,
+                    f"id {entry_id!r} must be lower-case letters, digits and underscores",
                 )
             draft = _Draft(entry_id, number)
             continue

@@ -7,6 +7,7 @@ together, so an administrator fixes them in one pass.
 from __future__ import annotations
 
 import difflib
+import re
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ari_app.config.channel_checks import channel_problems
+from ari_app.config.knowledge import line_knowledge_problems
 from ari_app.config.marked_yaml import ConfigProblem, KeyPath, MarkedDocument, read_marked_yaml
 from ari_app.config.models import AppSettings, Config, LinesFile, People
 from ari_app.errors import AriAppError, Stage
@@ -75,6 +77,14 @@ def _located_path(doc: MarkedDocument, loc: tuple[int | str, ...]) -> KeyPath:
     return path
 
 
+_USERINFO = re.compile(r"//[^/@\s]*@")
+
+
+def _shown(value: object) -> object:
+    """A value as echoed in a problem: any ``//user:password@`` of a URL masked."""
+    return _USERINFO.sub("//***@", value) if isinstance(value, str) else value
+
+
 def _problems_from(
     doc: MarkedDocument, err: ValidationError, known: set[str]
 ) -> list[ConfigProblem]:
@@ -100,10 +110,10 @@ def _problems_from(
             problems.append(doc.problem(path, message))
             continue
         elif "input" in item and not kind.startswith("value_error") and kind != "assertion_error":
-            message += f" (got {item['input']!r})"
+            message += f" (got {_shown(item['input'])!r})"
         if kind == "string_pattern_mismatch":
             pattern = str((item.get("ctx") or {}).get("pattern", ""))
-            message = PATTERN_MEANINGS.get(pattern, message) + f" (got {item['input']!r})"
+            message = PATTERN_MEANINGS.get(pattern, message) + f" (got {_shown(item['input'])!r})"
         problems.append(doc.problem(path or loc, message))
     return problems
 
@@ -220,6 +230,8 @@ def load_config(config_dir: Path | str) -> Config:
     people_doc, people = _read(root / PEOPLE_FILE, People, problems)
     lines_doc, lines = _read(root / LINES_FILE, LinesFile, problems)
 
+    if lines is not None:
+        problems += line_knowledge_problems(root, lines_doc, lines.lines)
     if people is not None and lines is not None:
         problems += _cross_check(people_doc, people, lines_doc, lines)
         if app is not None:

@@ -2,6 +2,13 @@
 
 PyYAML's composer gives nodes with marks; we build plain Python data from them and a
 table from key path (``("lines", "main", "hours", "monday", 0)``) to its 1-based line.
+
+Reading is bounded, so a hostile or broken file gives a file:line problem, never a
+traceback, a hang or gigabytes of memory: at most :data:`MAX_FILE_BYTES`, nesting at most
+:data:`MAX_DEPTH` (checked on the event stream, before anything recursive runs), at most
+:data:`MAX_VALUES` values once aliases are expanded (a "billion laughs" bomb stops there),
+no alias that contains itself, and values PyYAML cannot build (``2026-13-45``) reported
+where they are.
 """
 
 from __future__ import annotations
@@ -13,6 +20,22 @@ from typing import Any
 import yaml
 
 KeyPath = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 1 << 20
+"""Largest configuration or knowledge-base file read."""
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and sequences (a real config nests about 7 deep)."""
+MAX_VALUES = 200_000
+"""Most values a file may hold once its aliases are expanded."""
+
+
+class YamlBoundError(Exception):
+    """A bound of the reader was passed; carries the 1-based line and the message."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +99,20 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError) as err:
+            # e.g. 2026-13-45 looks like a date to YAML but is none; 1e999999 digits ...
+            value = str(node.value)[:40]
+            self.problems.append(
+                ConfigProblem(
+                    self.doc.file,
+                    node.start_mark.line + 1,
+                    format_path(path),
+                    f"cannot read the value {value!r}: {err}; quote it if it is text",
+                )
+            )
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -118,6 +154,105 @@ class _Builder:
         return result
 
 
+def _line(mark: Any) -> int | None:
+    return int(mark.line) + 1 if mark is not None else None
+
+
+_EVENT_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+"""LibYAML's parser when PyYAML has it: fast, and bounded in nesting by itself."""
+
+
+def _naive_flow_depth(text: str) -> int:
+    """Deepest run of unclosed ``[``/``{`` (an upper bound; used only without LibYAML)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _check_events(text: str) -> None:
+    """Refuse nesting past :data:`MAX_DEPTH` on the event stream (nothing recursive runs).
+
+    Syntax errors are left to the composer, which words them better.
+    """
+    if _EVENT_LOADER is None and _naive_flow_depth(text) > 1000:
+        # PyYAML's pure scanner is quadratic in flow depth; refuse before it starts.
+        raise YamlBoundError(None, f"nested more than {MAX_DEPTH} levels deep")
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_EVENT_LOADER or yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlBoundError(
+                        _line(event.start_mark), f"nested more than {MAX_DEPTH} levels deep"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as err:
+        if "nesting depth" in str(err.problem):
+            raise YamlBoundError(
+                _line(err.problem_mark), f"nested more than {MAX_DEPTH} levels deep"
+            ) from None
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse self-containing aliases and more than :data:`MAX_VALUES` expanded values."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise YamlBoundError(_line(node.start_mark), "an alias refers to a value containing it")
+        if depth > 2 * MAX_DEPTH:
+            raise YamlBoundError(
+                _line(node.start_mark), f"nested more than {MAX_DEPTH} levels deep (aliases)"
+            )
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_VALUES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item, depth + 1)
+                if total > MAX_VALUES:
+                    break
+        open_nodes.discard(key)
+        if total > MAX_VALUES:
+            raise YamlBoundError(
+                _line(node.start_mark),
+                f"more than {MAX_VALUES} values once aliases are expanded (an alias bomb?)",
+            )
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
+def compose_bounded(text: str) -> yaml.Node | None:
+    """Compose ``text`` within the bounds above.
+
+    Raises ``YamlBoundError`` for a bound passed and ``yaml.YAMLError`` for bad syntax.
+    """
+    if len(text) > MAX_FILE_BYTES:
+        raise YamlBoundError(None, f"file larger than {MAX_FILE_BYTES // 1024} KiB")
+    _check_events(text)
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is not None:
+        _check_expansion(node)
+    return node
+
+
 def read_marked_yaml(file: Path) -> tuple[MarkedDocument, list[ConfigProblem]]:
     """Read ``file``; return its data with line marks and every problem found reading it."""
     try:
@@ -127,7 +262,9 @@ def read_marked_yaml(file: Path) -> tuple[MarkedDocument, list[ConfigProblem]]:
     except (OSError, UnicodeDecodeError) as err:
         return MarkedDocument(file, None), [ConfigProblem(file, None, "", f"cannot read: {err}")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_bounded(text)
+    except YamlBoundError as err:
+        return MarkedDocument(file, None), [ConfigProblem(file, err.line, "", err.message)]
     except yaml.MarkedYAMLError as err:
         # An unclosed bracket or quote is noticed later; point at where it was opened.
         mark = err.context_mark or err.problem_mark

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -52,10 +53,35 @@ def _no_overlap(ranges: list[TimeRange]) -> list[TimeRange]:
 DayHours = Annotated[list[Range], AfterValidator(_no_overlap)]
 
 
-class Model(BaseModel):
-    """Base of every config model: unknown keys are errors, values are immutable."""
+def _no_credentials(url: str) -> str:
+    """Refuse ``http://user:password@host``: a URL is printed and logged, a password never."""
+    if "@" in urlsplit(url).netloc:
+        raise ValueError(
+            "the URL must not contain a user or password (it is printed and logged); put "
+            "the user in ari.username and the password in the environment variable named "
+            "by ari.password_env"
+        )
+    return url
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+def _inside_config_dir(folder: str) -> str:
+    """A folder named relative to the config directory, never reaching out of it."""
+    if Path(folder).is_absolute() or folder.startswith("~"):
+        raise ValueError(
+            f"{folder!r} must be a folder inside the config directory, named relative to it"
+        )
+    if ".." in Path(folder).parts:
+        raise ValueError(f"{folder!r} must not leave the config directory ('..')")
+    return folder
+
+
+class Model(BaseModel):
+    """Base of every config model: unknown keys are errors, values are immutable, and no
+    number may be ``.inf`` or ``.nan`` (a timeout of infinity is never meant)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False
+    )
 
 
 # --- app.yaml -------------------------------------------------------------------------
@@ -64,7 +90,9 @@ class Model(BaseModel):
 class AriSettings(Model):
     """How to reach Asterisk's REST Interface."""
 
-    url: Annotated[str, Field(pattern=r"^https?://")] = "http://127.0.0.1:8088"
+    url: Annotated[str, Field(pattern=r"^https?://"), AfterValidator(_no_credentials)] = (
+        "http://127.0.0.1:8088"
+    )
     username: Text = "ari_app"
     password_env: Text = "ARI_PASSWORD"
     """Name of the environment variable holding the ARI password."""
@@ -184,8 +212,8 @@ class AiAgent(Model):
     voice: Text = "en-us"
     rate: Annotated[int, Field(ge=80, le=400)] = 165
     """Speaking rate in words per minute."""
-    knowledge_base: Text = "knowledge"
-    """Folder of the knowledge base, relative to the config directory."""
+    knowledge_base: Annotated[Text, AfterValidator(_inside_config_dir)] = "knowledge"
+    """Folder of the knowledge base, relative to the config directory (and inside it)."""
     greeting_audio: AudioFile | None = None
     """A recorded greeting played instead of synthesising ``greeting`` (a WAV under the
     config directory, or ``sound:NAME``); ``greeting`` stays its transcript."""

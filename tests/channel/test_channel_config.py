@@ -18,10 +18,9 @@ SAMPLE = Path(__file__).resolve().parents[2] / "config"
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    """A private copy of config/ (YAML and sounds; the knowledge base is not needed here)."""
+    """A private copy of config/ (YAML, sounds and the knowledge base, which is validated)."""
     target = tmp_path / "config"
-    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("knowledge"))
-    (target / "knowledge").mkdir()
+    shutil.copytree(SAMPLE, target)
     return target
 
 

@@ -12,10 +12,12 @@ SAMPLE = Path(__file__).resolve().parents[2] / "config"
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    """A copy of config/ (YAML files and recorded messages) in a temporary directory."""
+    """A copy of config/ (YAML files, recorded messages, knowledge base) in a temporary
+    directory."""
     target = tmp_path / "config"
     target.mkdir()
     for name in ("app.yaml", "people.yaml", "lines.yaml"):
         shutil.copy(SAMPLE / name, target / name)
     shutil.copytree(SAMPLE / "sounds", target / "sounds")  # recorded messages lines.yaml names
+    shutil.copytree(SAMPLE / "knowledge", target / "knowledge")  # validated with the config
     return target
