@@ -238,19 +238,24 @@ class AgentOps(ChannelOps):
                 leg = self.new_agent_channel(endpoint, None, caller_id=caller.caller_number)
                 legs.append(leg)
                 self.spawn(self._ring(leg, timeout_s, caller, None), f"ring-{leg.id}")
+
+        def up(leg: FakeChannel) -> bool:
+            return not leg.destroyed and leg.state == "Up"
+
         await self.wait_until(
-            lambda: caller.destroyed or all(leg.destroyed or leg.state == "Up" for leg in legs),
+            lambda: caller.destroyed or any(map(up, legs)) or all(leg.destroyed for leg in legs),
             None,
         )
-        answered = [leg for leg in legs if not leg.destroyed and leg.state == "Up"]
+        answered = [leg for leg in legs if up(leg)]
         status = "ANSWER" if answered else ("NOANSWER" if legs else "CHANUNAVAIL")
         caller.variables["DIALSTATUS"] = status
         caller.dialplan_log.append(
             f"dial {'&'.join(targets)} -> {status}"
             + (f" by {answered[0].endpoint.name}" if answered and answered[0].endpoint else "")
         )
-        for leg in answered[1:]:
-            self.hangup_now(leg, 26, soft=False)
+        for leg in legs:
+            if leg not in answered[:1]:
+                self.hangup_now(leg, 26, soft=False)  # answered elsewhere
         if caller.destroyed:
             for leg in answered:
                 self.hangup_now(leg, 16, soft=False)

@@ -37,15 +37,17 @@ Dialplan = dict[str, dict[str, list[Step]]]
 """context -> extension (or ``_`` pattern) -> priorities 1, 2, ..."""
 
 FALLBACK_CONTEXT = "ari-app-fallback-main"
-_FAILED_TO_FALLBACK = f'$["${{STASISSTATUS}}" = "FAILED"]?{FALLBACK_CONTEXT},s,1'
 
 
 def line_extension(app: str, args: list[str] | tuple[str, ...], note: str = "") -> list[Step]:
-    """The priorities of one line in ``[ari-app-inbound]``: Stasis, then the fallback check."""
+    """The priorities of one line in ``[ari-app-inbound]``: Stasis, then the fallback
+    checks (the app not there: ``FAILED``; the app handed the call back with
+    ``ARI_APP_FALLBACK`` set)."""
     return [
         Step("NoOp", note or f"ari_app line {','.join(args)}"),
         Step("Stasis", ",".join([app, *args])),
-        Step("GotoIf", _FAILED_TO_FALLBACK),
+        Step("GotoIf", f'$["${{STASISSTATUS}}" = "FAILED"]?{FALLBACK_CONTEXT},s,1'),
+        Step("GotoIf", f'$["${{ARI_APP_FALLBACK}}" != ""]?{FALLBACK_CONTEXT},s,1'),
         Step("Hangup"),
     ]
 
@@ -63,7 +65,11 @@ def lab_dialplan() -> Dialplan:
         },
         FALLBACK_CONTEXT: {
             "s": [
-                Step("NoOp", "ari-app is not running: ringing the front desk directly"),
+                Step(
+                    "NoOp",
+                    "ari-app did not take the call (${ARI_APP_FALLBACK}): "
+                    "ringing the front desk directly",
+                ),
                 Step("Dial", "PJSIP/201&PJSIP/202,20"),
                 Step("GotoIf", '$["${DIALSTATUS}" = "ANSWER"]?done'),
                 Step("VoiceMail", "main@ari-app,su"),
