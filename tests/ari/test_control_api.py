@@ -6,7 +6,13 @@ import aiohttp
 import numpy as np
 
 from ari_app.ari.client import AriClient
-from ari_app.ari.events import ChannelDtmfReceived, StasisEnd, StasisStart
+from ari_app.ari.events import (
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    Dial,
+    StasisEnd,
+    StasisStart,
+)
 from ari_app.ari.listener import EventListener
 from ari_app.testing.audio import tone
 from ari_app.testing.event_log import EventLog
@@ -69,3 +75,39 @@ async def test_http_control_api_drives_a_call(
             pcm = await resp.read()
     samples = np.frombuffer(pcm, dtype="<i2")
     assert np.abs(samples).max() > 3000  # the beep it heard is still readable
+
+
+async def test_http_control_api_answers_and_rings_out_agents(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    _, log = events
+    headers = {"Authorization": fake.auth_header}
+    async with aiohttp.ClientSession(base_url=fake.url, headers=headers) as http:
+        for resource in ("201", "202"):
+            async with http.put(
+                f"/fake/endpoints/PJSIP/{resource}", json={"behaviour": "manual"}
+            ) as resp:
+                assert resp.status == 200
+        first = await client.originate("PJSIP/201", app_args="agent", ring_timeout=20)
+        second = await client.originate("PJSIP/202", app_args="agent", ring_timeout=20)
+        for agent in (first, second):
+            await log.wait_for(Dial, peer__id=agent.id, dialstatus="RINGING")
+        async with http.post(f"/fake/channels/{first.id}/answer") as resp:
+            assert resp.status == 204
+        start = await log.wait_for(StasisStart, channel__id=first.id)
+        assert start.channel.state == "Up"
+        async with http.post(f"/fake/channels/{second.id}/ring-out") as resp:
+            assert resp.status == 204
+        gone = await log.wait_for(ChannelDestroyed, channel__id=second.id)
+        assert gone.cause == 19
+        async with http.post(f"/fake/channels/{first.id}/ring-out") as resp:
+            assert resp.status == 409  # not ringing any more
+        await client.hangup(first.id)
+
+        async with http.post("/fake/calls", json={"did": "556", "app": "nobody"}) as resp:
+            call_id = (await resp.json())["channel"]["id"]
+        async with http.get(f"/fake/channels/{call_id}/dialplan") as resp:
+            steps = (await resp.json())["steps"]
+        assert "Stasis(nobody) -> FAILED" in steps[1]
+        assert any("rang PJSIP/201&PJSIP/202" in step for step in steps)
+        await fake.hangup_from_party(call_id)
