@@ -11,12 +11,34 @@ from ari_app.store import CallRecord, StoreReader
 from ari_app.store.report import build_report
 from ari_app.web import metrics
 from ari_app.web.auth import DashboardError, token_middleware
+from ari_app.web.guard import RUNNER_SETTINGS, ConnectionGuard, GuardedSite, quiet_accept_errors
 from ari_app.web.pages import call_html, dashboard_html
 
 log = logging.getLogger(__name__)
 
 READER: web.AppKey[StoreReader] = web.AppKey("reader", StoreReader)
 RECENT_CALLS = 25
+
+
+MAX_LIMIT = 500
+"""Most rows one JSON request returns."""
+
+
+def _row_id(text: str) -> int | None:
+    """A database row id from a URL part: digits only, within SQLite's 64-bit range."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value < 1 << 63 else None
+
+
+def _limit(text: str | None, *, default: int, most: int) -> int:
+    """``?limit=``: a whole number from 1, at most ``most``; 400 for anything else."""
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > 9 or int(text) < 1:
+        raise web.HTTPBadRequest(text=f"limit must be a whole number from 1 to {most}")
+    return min(most, int(text))
 
 
 def _with_turns(reader: StoreReader, calls: list[CallRecord]) -> list[CallRecord]:
@@ -48,10 +70,9 @@ async def call_page(request: web.Request) -> web.Response:
 async def voicemail_audio(request: web.Request) -> web.StreamResponse:
     """The voicemail's WAV file (Range requests supported, for the audio player)."""
     reader = request.app[READER]
-    try:
-        vm_id = int(request.match_info["vm_id"])
-    except ValueError:
-        raise web.HTTPNotFound(text="no such voicemail") from None
+    vm_id = _row_id(request.match_info["vm_id"])
+    if vm_id is None:
+        raise web.HTTPNotFound(text="no such voicemail")
     vm = await reader.run(reader.get_voicemail, vm_id)
     if vm is None or vm.path is None or vm.state not in ("stored", "saved", "done"):
         raise web.HTTPNotFound(text="no saved audio for that voicemail")
@@ -71,10 +92,7 @@ async def api_live(request: web.Request) -> web.Response:
 async def api_calls(request: web.Request) -> web.Response:
     """Recent calls as JSON (``?limit=``, ``?outcome=``)."""
     reader = request.app[READER]
-    try:
-        limit = min(500, int(request.query.get("limit", "50")))
-    except ValueError:
-        raise web.HTTPBadRequest(text="limit must be a whole number") from None
+    limit = _limit(request.query.get("limit"), default=50, most=MAX_LIMIT)
     outcome = request.query.get("outcome")
     calls = await reader.run(reader.list_calls, outcome=outcome, limit=limit)
     return web.json_response([c.to_json() for c in calls])
@@ -102,9 +120,12 @@ async def metrics_text(request: web.Request) -> web.Response:
     )
 
 
-def create_app(reader: StoreReader, token: str) -> web.Application:
+def create_app(
+    reader: StoreReader, token: str, guard: ConnectionGuard | None = None
+) -> web.Application:
     """The dashboard application; every route needs ``token``."""
-    app = web.Application(middlewares=[token_middleware(token)])
+    first = [guard.middleware()] if guard is not None else []
+    app = web.Application(middlewares=[*first, token_middleware(token)])
     app[READER] = reader
     app.router.add_get("/", index)
     app.router.add_get("/calls/{call_id}", call_page)
@@ -118,12 +139,22 @@ def create_app(reader: StoreReader, token: str) -> web.Application:
 
 
 async def start_dashboard(
-    reader: StoreReader, token: str, host: str = "127.0.0.1", port: int = 8089
+    reader: StoreReader,
+    token: str,
+    host: str = "127.0.0.1",
+    port: int = 8089,
+    *,
+    guard: ConnectionGuard | None = None,
 ) -> web.AppRunner:
-    """Serve the dashboard (loopback by default); ``await runner.cleanup()`` stops it."""
-    runner = web.AppRunner(create_app(reader, token), access_log=None)
+    """Serve the dashboard (loopback by default); ``await runner.cleanup()`` stops it.
+
+    Connections are limited and must send their headers in time (:mod:`.guard`).
+    """
+    guard = guard or ConnectionGuard()
+    quiet_accept_errors()
+    runner = web.AppRunner(create_app(reader, token, guard), access_log=None, **RUNNER_SETTINGS)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GuardedSite(runner, host, port, guard)
     try:
         await site.start()
     except OSError as exc:

@@ -35,7 +35,21 @@ def token_from_env(name: str = DEFAULT_TOKEN_ENV) -> str:
 
 
 def _matches(candidate: str | None, token: str) -> bool:
-    return candidate is not None and hmac.compare_digest(candidate.encode(), token.encode())
+    """Constant-time comparison; any text that is not valid Unicode simply does not match."""
+    if candidate is None:
+        return False
+    try:
+        given = candidate.encode("utf-8")
+    except UnicodeError:  # lone surrogates from undecodable header or cookie bytes
+        return False
+    return hmac.compare_digest(given, token.encode("utf-8"))
+
+
+def _cookie(request: web.Request) -> str | None:
+    try:
+        return request.cookies.get(COOKIE)
+    except (ValueError, KeyError, UnicodeError):  # a cookie header that does not parse
+        return None
 
 
 def token_middleware(token: str) -> Middleware:
@@ -49,7 +63,7 @@ def token_middleware(token: str) -> Middleware:
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
         bearer = header[7:] if header.startswith("Bearer ") else None
-        if _matches(bearer, token) or _matches(request.cookies.get(COOKIE), token):
+        if _matches(bearer, token) or _matches(_cookie(request), token):
             return await handler(request)
         if _matches(request.query.get("token"), token):
             query = {k: v for k, v in request.query.items() if k != "token"}
