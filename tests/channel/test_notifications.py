@@ -156,7 +156,6 @@ async def test_voicemail_notifies_webhook_and_email_from_yaml(
     monkeypatch.setenv("HARBOUR_WEBHOOK_SECRET", SECRET)
     config = configured(tmp_path, receivers)
     channels = ConfiguredChannels(lambda: config)
-    await leave_message(fake, tmp_path, "voicemail-1700000000-1")
     transcriber = EngineTranscriber(await asyncio.to_thread(PocketsphinxEngine))
     async with (
         AriClient(fake.ari_url, fake.username, fake.password, "ari-app") as client,
@@ -171,6 +170,7 @@ async def test_voicemail_notifies_webhook_and_email_from_yaml(
             recipients=channels.recipients,
         )
         await service.start()
+        await leave_message(fake, tmp_path, "voicemail-1700000000-1")  # a caller's message
         saved = await service.recording_finished(
             "voicemail-1700000000-1",
             call_id="1700000000.1",
