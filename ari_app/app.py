@@ -35,6 +35,8 @@ from ari_app.call.services import CallServices, SpeechKit
 from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE, CallSession
 from ari_app.config import Config, ConfigHolder
 from ari_app.media.endpointer import EndpointerSettings
+from ari_app.metrics.calls import CallMetrics
+from ari_app.recorder import CallRecorder
 from ari_app.store.store import Store
 from ari_app.voicemail.configured import ConfiguredChannels
 from ari_app.voicemail.service import VoicemailService, build_service
@@ -46,41 +48,38 @@ AGENT_ARG = "agent"
 
 
 class AnswerEngines:
-    """One answer engine per line, rebuilt when the configuration is reloaded."""
+    """One answer engine per line of each configuration a call holds (reloads build anew)."""
 
     def __init__(self, holder: ConfigHolder) -> None:
         self.holder = holder
-        self._engines: dict[tuple[int, str], AnswerEngine] = {}
+        self._engines: dict[tuple[int, str], tuple[Config, AnswerEngine]] = {}
+        """Keyed by the identity of the config object, which the value keeps alive."""
         self._lock = asyncio.Lock()
 
     async def build_all(self) -> None:
         """Build every line's engine in a thread (loads the embedding model once)."""
-        embedder = await get_embedder_async()
-        config, generation = self.holder.current, self.holder.generation
+        config = self.holder.current
         for line in config.lines:
-            if (generation, line) not in self._engines:
-                self._engines[(generation, line)] = await asyncio.to_thread(
-                    AnswerEngine.for_line, config, line, embedder=embedder
-                )
+            await self(config, line)
 
-    async def __call__(self, line: str) -> AnswerEngine:
-        """The engine of ``line`` for the configuration in force.
+    async def __call__(self, config: Config, line: str) -> AnswerEngine:
+        """The engine of ``line`` of ``config`` (the call's own snapshot).
 
         After a reload the engines of the new configuration are built on first use, in a
         worker thread (never on the event loop), once per line.
         """
-        key = (self.holder.generation, line)
-        engine = self._engines.get(key)
-        if engine is None:
+        key = (id(config), line)
+        found = self._engines.get(key)
+        if found is None:
             async with self._lock:
-                engine = self._engines.get(key)
-                if engine is None:
+                found = self._engines.get(key)
+                if found is None:
                     embedder = await get_embedder_async()
                     engine = await asyncio.to_thread(
-                        AnswerEngine.for_line, self.holder.current, line, embedder=embedder
+                        AnswerEngine.for_line, config, line, embedder=embedder
                     )
-                    self._engines[key] = engine
-        return engine
+                    found = self._engines[key] = (config, engine)
+        return found[1]
 
 
 def speech_texts(config: Config) -> dict[tuple[str, int], list[str]]:
@@ -238,14 +237,17 @@ class Runtime:
     store: Store | None
     voicemail: VoicemailService | None
     background: list[asyncio.Task[None]]
+    recorder: CallRecorder | None = None
 
     async def stop(self, drain_s: float = 30.0) -> None:
-        """Drain calls, then close events, voicemail, store and HTTP."""
+        """Drain calls, then close events, the call records, voicemail, store and HTTP."""
         await self.supervisor.drain(drain_s)
         await self.listener.stop()
         for task in self.background:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
+        if self.recorder is not None:
+            await self.recorder.drain(drain_s)
         if self.voicemail is not None:
             await self.voicemail.stop()
         if self.store is not None:
@@ -273,9 +275,16 @@ async def start_runtime(
         await speech.warm(voice, rate, texts[:8])  # greetings and prompts now, before calls
     store: Store | None = None
     voicemail: VoicemailService | None = None
+    recorder: CallRecorder | None = None
+    call_metrics = CallMetrics()
+    # One way out of a call: its events feed the metrics, the records and voicemail.
+    call_listeners: list[CallEventListener] = [call_metrics]
     if with_store:
         store = Store(Path(config.app.store.path))
         await store.open()
+        call_metrics.interrupted(len(store.interrupted))
+        recorder = CallRecorder(store)
+        call_listeners.append(recorder)
         notify = ConfiguredChannels(lambda: holder.current)  # app.yaml, lines and teams
         voicemail = build_service(
             store,
@@ -285,7 +294,8 @@ async def start_runtime(
             channels=notify,
             recipients=notify.recipients,
         )
-        await voicemail.start()
+        call_listeners.append(voicemail.on_call_event)
+        await voicemail.start(wait=False)  # catches up in the background: calls come first
     speech_settings = config.app.speech
     endpointer = EndpointerSettings(
         end_silence_ms=speech_settings.end_silence_ms, no_input_ms=speech_settings.no_input_ms
@@ -295,13 +305,11 @@ async def start_runtime(
         config=lambda: holder.current,
         speech=speech,
         answers=answers,
-        store=store,
-        voicemail=voicemail,
         endpointer=endpointer,
     )
     if now is not None:
         services.now = now
-    supervisor = Supervisor(holder, services, listeners=listeners)
+    supervisor = Supervisor(holder, services, listeners=[*call_listeners, *(listeners or [])])
     listener = EventListener(
         ari,
         supervisor.on_event,
@@ -310,7 +318,7 @@ async def start_runtime(
     )
     await listener.start()
     background = [asyncio.create_task(_warm_rest(speech, config), name="tts-warm")]
-    return Runtime(supervisor, listener, ari, store, voicemail, background)
+    return Runtime(supervisor, listener, ari, store, voicemail, background, recorder)
 
 
 async def _voicemail_transcriber(config: Config) -> EngineTranscriber:

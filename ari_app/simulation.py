@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar, overload
 
 from ari_app.app import Runtime, start_runtime
-from ari_app.call.events import CallEvent, CallEventType
+from ari_app.call.events import CallEvent, CallEventType, Ended
 from ari_app.config import ConfigHolder
 from ari_app.testing import Behaviour, FakeAsterisk
 from ari_app.testing.fake_asterisk import FakeCall
@@ -26,6 +26,7 @@ from ari_app.testing.scripted_caller import ScriptedCaller
 from ari_app.tts.base import VoiceSettings
 from ari_app.tts.espeak import EspeakSynthesizer
 
+E = TypeVar("E", bound=CallEvent)
 CALLER_VOICE = VoiceSettings(voice="en-us", rate_wpm=150, sample_rate=16000)
 """How simulated callers sound (slower than the agent, to tell them apart)."""
 
@@ -77,13 +78,19 @@ class CallResult:
 
     @property
     def outcome(self) -> str:
-        """The outcome named by the ``ENDED`` event."""
-        ended = [e for e in self.events if e.type is CallEventType.ENDED]
-        return str(ended[-1].data["outcome"]) if ended else "unfinished"
+        """The outcome named by the ``Ended`` event."""
+        ended = self.of(Ended)
+        return ended[-1].outcome if ended else "unfinished"
 
-    def of(self, kind: CallEventType) -> list[CallEvent]:
-        """The events of one kind."""
-        return [e for e in self.events if e.type is kind]
+    @overload
+    def of(self, kind: type[E]) -> list[E]: ...
+    @overload
+    def of(self, kind: CallEventType) -> list[CallEvent]: ...
+    def of(self, kind: type[CallEvent] | CallEventType) -> list[Any]:
+        """The events of one kind (an event class, or its :class:`CallEventType`)."""
+        if isinstance(kind, CallEventType):
+            return [e for e in self.events if e.type is kind]
+        return [e for e in self.events if isinstance(e, kind)]
 
 
 class Simulation:
@@ -183,9 +190,15 @@ class Simulation:
         """Events so far of call ``call_id``."""
         return self._results.setdefault(call_id, CallResult(call_id))
 
+    @overload
+    async def wait_event(self, call_id: str, kind: type[E], within: float = ...) -> E: ...
+    @overload
     async def wait_event(
-        self, call_id: str, kind: CallEventType, within: float = 60.0
-    ) -> CallEvent:
+        self, call_id: str, kind: CallEventType, within: float = ...
+    ) -> CallEvent: ...
+    async def wait_event(
+        self, call_id: str, kind: type[CallEvent] | CallEventType, within: float = 60.0
+    ) -> Any:
         """Wait for the first event of ``kind`` on call ``call_id``."""
         async with asyncio.timeout(within):
             while True:
@@ -197,8 +210,17 @@ class Simulation:
 
     async def wait_ended(self, call_id: str, within: float = 60.0) -> CallResult:
         """Wait for call ``call_id`` to end."""
-        await self.wait_event(call_id, CallEventType.ENDED, within)
+        await self.wait_event(call_id, Ended, within)
         return self.result(call_id)
+
+    async def settle(self) -> None:
+        """Wait until the calls' records are written and voicemails handed over are saved
+        (both happen from the event stream, after a call's ``Ended``)."""
+        assert self.runtime is not None
+        if self.runtime.recorder is not None:
+            await self.runtime.recorder.drain()
+        if self.runtime.voicemail is not None:
+            await self.runtime.voicemail.wait_idle()
 
     def agents(
         self, behaviour: Behaviour | str, *endpoints: str, answer_delay: float = 1.0

@@ -17,6 +17,8 @@ from pydantic import (
     Field,
     PositiveFloat,
     PositiveInt,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -100,11 +102,42 @@ class AriSettings(Model):
     """Stasis application name used in the dialplan."""
 
 
+SLIN16_OVER_RTP = (
+    "slin16 cannot be carried over RTP: an externalMedia channel has no SDP, so Asterisk "
+    "accepts only static RTP payload types from us and silently drops slin16 (payload type "
+    "118) - callers would hear nothing. Use format: ulaw with transport: rtp, or "
+    "transport: websocket (chan_websocket, Asterisk 20.16/21.11/22.6+) for 16 kHz slin16"
+)
+DEFAULT_FORMAT = {"rtp": "ulaw", "websocket": "slin16"}
+"""The format each transport gets when ``media.format`` is left out or ``auto``."""
+
+
 class MediaSettings(Model):
-    """External media between Asterisk and us."""
+    """External media between Asterisk and us.
+
+    What works on a real Asterisk 22: ``rtp`` with ``ulaw`` (8 kHz, the default),
+    ``websocket`` with ``slin16`` (16 kHz wideband, little-endian on chan_websocket) or
+    ``ulaw``. ``rtp`` with ``slin16`` is refused: Asterisk drops what we would send.
+    """
 
     transport: Literal["rtp", "websocket"] = "rtp"
-    format: Literal["slin16", "ulaw"] = "slin16"
+    format: Literal["slin16", "ulaw"] = "ulaw"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _format_for_transport(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("format", "auto") == "auto":
+            transport = data.get("transport", "rtp")
+            return {**data, "format": DEFAULT_FORMAT.get(str(transport), "ulaw")}
+        return data
+
+    @field_validator("format")
+    @classmethod
+    def _format_carried(cls, value: str, info: ValidationInfo) -> str:
+        if value == "slin16" and info.data.get("transport") == "rtp":
+            raise ValueError(SLIN16_OVER_RTP)
+        return value
+
     bind_host: Text = "127.0.0.1"
     advertise_host: Text = "127.0.0.1"
     port_range: tuple[

@@ -12,7 +12,6 @@ from typing import Any
 from ari_app.store.errors import StoreError
 from ari_app.store.models import Outcome, to_epoch
 from ari_app.store.writer import StoreWriter
-from ari_app.web import metrics
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +53,39 @@ class CallStore:
         caller: str | None,
         did: str | None,
         started_at: datetime | None = None,
-    ) -> None:
-        """Record a new live call."""
+    ) -> bool:
+        """Record a new live call; True when it resumes a call already in the store.
+
+        A call taken back after a restart (its row closed as ``interrupted``) is opened
+        again, with a ``resumed`` event, instead of failing: the call goes on.
+        """
         at = to_epoch(started_at)
 
-        def write(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO calls (id, line, caller, did, started_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (call_id, line, caller, did, at, at),
-                )
-            except sqlite3.IntegrityError:
-                raise StoreError(f"call {call_id!r} is already in the store") from None
+        def write(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "INSERT INTO calls (id, line, caller, did, started_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (call_id, line, caller, did, at, at),
+            )
+            if cursor.rowcount:
+                return False
+            row = conn.execute("SELECT outcome FROM calls WHERE id = ?", (call_id,)).fetchone()
+            conn.execute(
+                "UPDATE calls SET outcome = NULL, ended_at = NULL, "
+                "updated_at = MAX(COALESCE(updated_at, 0), ?) WHERE id = ?",
+                (at, call_id),
+            )
+            payload = json.dumps({"previous_outcome": row[0]}, sort_keys=True)
+            conn.execute(
+                "INSERT INTO events (call_id, kind, data, at) VALUES (?, 'resumed', ?, ?)",
+                (call_id, payload, at),
+            )
+            return True
 
-        await self._writer.write(write)
-        metrics.ACTIVE_CALLS.inc()
+        resumed = await self._writer.write(write)
+        if resumed:
+            log.info("call %s resumes its record", call_id)
+        return resumed
 
     async def add_turn(
         self,
@@ -95,10 +111,7 @@ class CallStore:
             )
             return int(cursor.lastrowid or 0)
 
-        turn_id = await self._writer.write(write)
-        if latency_ms is not None:
-            metrics.TURN_LATENCY.observe(latency_ms / 1000.0)
-        return turn_id
+        return await self._writer.write(write)
 
     async def add_event(
         self,
@@ -168,10 +181,7 @@ class CallStore:
             return True
 
         changed = await self._writer.write(write)
-        if changed:
-            metrics.ACTIVE_CALLS.dec()
-            metrics.CALLS.inc(outcome=result.value)
-        else:
+        if not changed:
             log.warning("call %s had already ended; outcome %s ignored", call_id, result.value)
         return changed
 
@@ -216,8 +226,6 @@ class CallStore:
             return ids
 
         ids = await self._writer.write(write)
-        for _ in ids:
-            metrics.CALLS.inc(outcome=Outcome.INTERRUPTED.value)
         if ids:
             log.warning("marked %d call(s) left open by a previous run as interrupted", len(ids))
         return ids

@@ -7,22 +7,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ari_app.outcomes import Outcome
 
-class Outcome(StrEnum):
-    """How a call ended."""
-
-    RESOLVED = "resolved"
-    """The AI agent answered the caller's questions."""
-    HANDED_OFF = "handed_off"
-    """A person answered the handed-off call."""
-    VOICEMAIL = "voicemail"
-    """The caller left a voicemail."""
-    ABANDONED = "abandoned"
-    """The caller hung up before an outcome."""
-    FAILED = "failed"
-    """The application failed during the call."""
-    INTERRUPTED = "interrupted"
-    """The application stopped (crash, kill) while the call was open."""
+__all__ = [
+    "CallRecord",
+    "Event",
+    "Notification",
+    "Outcome",
+    "Turn",
+    "VoicemailRecord",
+    "VoicemailState",
+    "iso",
+    "to_datetime",
+    "to_epoch",
+]
 
 
 class VoicemailState(StrEnum):
@@ -38,6 +36,8 @@ class VoicemailState(StrEnum):
     """Asterisk's copy deleted."""
     FAILED = "failed"
     """Gave up; ``error`` says why; Asterisk's copy is left in place."""
+    EMPTY = "empty"
+    """Finished, but nobody spoke: the audio is kept, nobody is notified."""
 
 
 def to_datetime(epoch: float | None) -> datetime | None:

@@ -176,7 +176,9 @@ def build_report(reader: StoreReader, since: float | None = None, top_gaps: int 
         agent_answer_rate=_rate(answered_handoffs, handoff_calls),
         agents=agents,
         voicemails=sum(int(v) for v in vm_states.values()),
-        voicemails_pending=sum(int(v) for k, v in vm_states.items() if k not in ("done", "failed")),
+        voicemails_pending=sum(
+            int(v) for k, v in vm_states.items() if k not in ("done", "failed", "empty")
+        ),
         voicemails_failed=int(vm_states.get("failed", 0)),
         voicemail_seconds=float(vm_seconds),
         mean_turn_latency_ms=None if latency is None else float(latency),

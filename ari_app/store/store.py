@@ -21,9 +21,9 @@ class Store:
     previous run as ``interrupted``, and closes cleanly (every queued write committed).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
-        self.writer = StoreWriter(self.path)
+        self.writer = StoreWriter(self.path, busy_timeout_ms=busy_timeout_ms)
         self.calls = CallStore(self.writer)
         self.voicemails = VoicemailStore(self.writer)
         self.reader = StoreReader(self.path)

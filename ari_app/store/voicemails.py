@@ -17,6 +17,9 @@ VOICEMAIL_COLUMNS = (
 )
 
 
+_ADOPTED = "found on Asterisk after a restart, without a job"
+
+
 def voicemail_from_row(row: tuple[Any, ...]) -> VoicemailRecord:
     """Build a record from a row selected with ``VOICEMAIL_COLUMNS``."""
     return VoicemailRecord(*row)
@@ -71,6 +74,46 @@ class VoicemailStore:
             return voicemail_from_row(row)
 
         return await self._writer.write(write)
+
+    async def adopt_recording(self, recording_name: str) -> VoicemailRecord | None:
+        """A job for a recording Asterisk holds that no job names yet (after a crash).
+
+        The call it belongs to is found by name (``voicemail-<call id with . as ->``) for
+        its line and caller. None when a job for the recording exists already.
+        """
+        now = _now()
+
+        def write(conn: sqlite3.Connection) -> VoicemailRecord | None:
+            exists = conn.execute(
+                "SELECT 1 FROM voicemails WHERE recording_name = ?", (recording_name,)
+            ).fetchone()
+            if exists is not None:
+                return None
+            call = conn.execute(
+                "SELECT id, line, caller, COALESCE(updated_at, started_at) FROM calls "
+                "WHERE 'voicemail-' || REPLACE(id, '.', '-') = ?",
+                (recording_name,),
+            ).fetchone()
+            call_id, line, caller, at = call if call is not None else (None, None, None, now)
+            conn.execute(
+                "INSERT INTO voicemails (recording_name, call_id, line, caller, recorded_at, "
+                "state, error, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                (recording_name, call_id, line, caller, at, _ADOPTED, now, now),
+            )
+            row = conn.execute(
+                f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails WHERE recording_name = ?",
+                (recording_name,),
+            ).fetchone()
+            return voicemail_from_row(row)
+
+        return await self._writer.write(write)
+
+    async def mark_empty(self, job_id: int) -> None:
+        """Record that the message holds no speech: kept, finished, nobody notified."""
+        await self._writer.write(
+            lambda conn: _set(conn, job_id, state=VoicemailState.EMPTY.value, error=None)
+        )
 
     async def count_attempt(self, job_id: int) -> int:
         """Count one more attempt at the job; return the new count."""
@@ -155,7 +198,7 @@ class VoicemailStore:
         def read(conn: sqlite3.Connection) -> list[VoicemailRecord]:
             rows = conn.execute(
                 f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails "
-                "WHERE state NOT IN ('done', 'failed') ORDER BY id"
+                "WHERE state NOT IN ('done', 'failed', 'empty') ORDER BY id"
             ).fetchall()
             return [voicemail_from_row(r) for r in rows]
 

@@ -26,7 +26,7 @@ WriteFn = Callable[[sqlite3.Connection], Any]
 _Item = tuple[WriteFn, "asyncio.Future[Any]"]
 
 
-def connect_writable(path: Path) -> sqlite3.Connection:
+def connect_writable(path: Path, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
     """Open (creating if needed) the store file for writing, in WAL mode, and migrate it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +34,7 @@ def connect_writable(path: Path) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the call store {path}: {exc}") from exc
     try:
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise StoreError(f"cannot put the call store {path} in WAL mode (got {mode})")
@@ -53,8 +53,11 @@ def connect_writable(path: Path) -> sqlite3.Connection:
 class StoreWriter:
     """Owns the write connection and the task that applies queued writes in order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        """How long one write waits for another process's lock before it fails (and the
+        call recorder retries it)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._conn: sqlite3.Connection | None = None
@@ -65,7 +68,9 @@ class StoreWriter:
         """Open and migrate the database, then start the writer task."""
         loop = asyncio.get_running_loop()
         try:
-            self._conn = await loop.run_in_executor(self._executor, connect_writable, self.path)
+            self._conn = await loop.run_in_executor(
+                self._executor, connect_writable, self.path, self.busy_timeout_ms
+            )
         except BaseException:
             await asyncio.to_thread(self._executor.shutdown, True)
             raise

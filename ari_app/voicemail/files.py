@@ -8,6 +8,8 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ari_app.voicemail.errors import RecordingInvalid
 
 DURATION_TOLERANCE_S = 1.5
@@ -76,3 +78,25 @@ def verify_wav(path: Path, expected_size: int, expected_duration_s: float | None
             f"{path}: {duration:.2f} s of audio, Asterisk reported {expected_duration_s:.0f} s"
         )
     return WavInfo(size, duration, rate, channels, width)
+
+
+SPEECH_RMS = 400.0
+"""A 20 ms frame louder than this (16-bit RMS) may be speech; line noise stays well below."""
+SPEECH_MIN_MS = 200
+"""How much loud audio a message needs to count as someone speaking."""
+
+
+def has_speech(path: Path) -> bool:
+    """True when a 16-bit PCM WAV file holds at least ``SPEECH_MIN_MS`` of loud audio."""
+    with wave.open(str(path), "rb") as wav:
+        rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
+        data = wav.readframes(wav.getnframes())
+    if width != 2 or rate <= 0:
+        return True  # not what we can measure: let people listen to it
+    samples = np.frombuffer(data, dtype="<i2").astype(np.float64)[::channels]
+    frame = rate // 50
+    frames = samples[: len(samples) // frame * frame].reshape(-1, frame)
+    if not len(frames):
+        return False
+    loud = np.sqrt((frames * frames).mean(axis=1)) > SPEECH_RMS
+    return int(loud.sum()) * 20 >= SPEECH_MIN_MS

@@ -15,15 +15,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
+from ari_app.metrics import registry as metrics
 from ari_app.store import Store, VoicemailRecord, VoicemailState
 from ari_app.voicemail.errors import RecordingInvalid, RecordingNotFound, VoicemailError
-from ari_app.voicemail.files import safe_name, verify_wav, write_atomic
-from ari_app.voicemail.source import RecordingSource
+from ari_app.voicemail.files import has_speech, safe_name, verify_wav, write_atomic
+from ari_app.voicemail.source import RecordingLister, RecordingSource
 from ari_app.voicemail.transcribe import Transcriber
-from ari_app.web import metrics
 
 log = logging.getLogger(__name__)
 
+VOICEMAIL_PREFIX = "voicemail-"
+"""Asterisk recordings named so are voicemails (the call names them ``voicemail-<call>``)."""
 Checkpoint = Callable[[str, VoicemailRecord], Awaitable[None]]
 """Called after each committed step (``job_written``, ``stored``, ``saved``, ``done``)."""
 
@@ -57,6 +59,29 @@ class VoicemailSaver:
         self._on_saved = on_saved
         self._lock = asyncio.Lock()
 
+    async def create_job(
+        self,
+        recording_name: str,
+        *,
+        call_id: str | None,
+        line: str | None,
+        caller: str | None,
+        recorded_at: datetime | None = None,
+        expected_duration_s: float | None = None,
+    ) -> VoicemailRecord:
+        """Write the job row (``pending``): from now on the message survives a crash."""
+        job = await self._store.voicemails.create_job(
+            recording_name,
+            call_id=call_id,
+            line=line,
+            caller=caller,
+            recorded_at=recorded_at,
+            expected_duration_s=expected_duration_s,
+        )
+        log.info("voicemail job %d for recording %s written", job.id, recording_name)
+        await self._checkpoint("job_written", job)
+        return job
+
     async def accept(
         self,
         recording_name: str,
@@ -68,7 +93,7 @@ class VoicemailSaver:
         expected_duration_s: float | None = None,
     ) -> VoicemailRecord:
         """A recording finished: write the job row, then save it; return the job's final row."""
-        job = await self._store.voicemails.create_job(
+        job = await self.create_job(
             recording_name,
             call_id=call_id,
             line=line,
@@ -76,9 +101,24 @@ class VoicemailSaver:
             recorded_at=recorded_at,
             expected_duration_s=expected_duration_s,
         )
-        log.info("voicemail job %d for recording %s written", job.id, recording_name)
-        await self._checkpoint("job_written", job)
         return await self.process(job)
+
+    async def adopt(self, lister: RecordingLister) -> list[VoicemailRecord]:
+        """Jobs for voicemail recordings Asterisk holds that no job names (a crash between
+        the end of a recording and its job row); recordings still being made are left."""
+        adopted = []
+        for name in await lister.stored_names():
+            if not name.startswith(VOICEMAIL_PREFIX) or await lister.is_live(name):
+                continue
+            job = await self._store.voicemails.adopt_recording(name)
+            if job is not None:
+                log.warning("voicemail recording %s had no job: adopted as job %d", name, job.id)
+                adopted.append(job)
+        return adopted
+
+    async def get(self, job_id: int) -> VoicemailRecord:
+        """One job as the store's writer sees it."""
+        return await self._store.voicemails.get(job_id)
 
     async def resume(self) -> list[VoicemailRecord]:
         """Finish every job a previous run left unfinished (call at start-up)."""
@@ -98,7 +138,9 @@ class VoicemailSaver:
                 metrics.VOICEMAILS.inc(result="failed")
             except (VoicemailError, OSError) as exc:
                 attempts = await self._store.voicemails.get(job.id)
-                if attempts.attempts >= self._max_attempts:
+                # Our own disk (full, unwritable) never makes us give up: it is retried
+                # periodically until it works. Asterisk refusing the recording does.
+                if not isinstance(exc, OSError) and attempts.attempts >= self._max_attempts:
                     log.error(
                         "voicemail job %d gave up after %d attempts: %s",
                         job.id,
@@ -126,13 +168,17 @@ class VoicemailSaver:
         if state == VoicemailState.STORED.value:
             assert path is not None
             transcript, error = await self._transcribe(job, path)
+            # Nothing recognised: a silent message (nobody is notified of it), unless the
+            # audio is loud enough to be speech the recogniser missed (people listen).
+            empty = transcript == "" and not await asyncio.to_thread(has_speech, path)
+            if transcript == "" and not empty:
+                transcript, error = None, "no words recognised"
+            channels = self._channels(job) if callable(self._channels) else self._channels
             await vm.mark_saved(
                 job.id,
                 transcript=transcript,
                 transcript_error=error,
-                notify_channels=(
-                    self._channels(job) if callable(self._channels) else self._channels
-                ),
+                notify_channels=() if empty else channels,
             )
             state = VoicemailState.SAVED.value
             await self._checkpoint("saved", await vm.get(job.id))
@@ -141,9 +187,15 @@ class VoicemailSaver:
                 await self._source.delete(job.recording_name)
             except RecordingNotFound:
                 log.info("voicemail job %d: Asterisk's copy was already gone", job.id)
-            await vm.mark_done(job.id)
+            saved = await vm.get(job.id)
+            if saved.transcript == "" and saved.transcript_error is None:
+                await vm.mark_empty(job.id)
+                metrics.VOICEMAILS.inc(result="empty")
+                log.info("voicemail %d holds no speech: kept, nobody notified", job.id)
+            else:
+                await vm.mark_done(job.id)
+                metrics.VOICEMAILS.inc(result="saved")
             done = await vm.get(job.id)
-            metrics.VOICEMAILS.inc(result="saved")
             log.info("voicemail %d saved at %s (%.1f s)", job.id, done.path, done.duration_s or 0)
             if self._on_saved is not None:
                 self._on_saved(done)

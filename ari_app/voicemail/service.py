@@ -1,4 +1,4 @@
-"""The voicemail service a running app owns: resume at start, save each recording, notify.
+"""The voicemail service a running app owns: durable jobs from the call stream, a worker, notify.
 
 Notifications are delivered by one background task (retries with backoff live there),
 so a slow webhook never holds up a call. Stopping cancels it; what was not delivered
@@ -15,35 +15,96 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ari_app.call.events import CallEvent, VoicemailRecorded
 from ari_app.store import Store, VoicemailRecord
+from ari_app.store.errors import is_transient
 from ari_app.voicemail.notify import ChannelSource, Notifier
 from ari_app.voicemail.saver import VoicemailSaver
 from ari_app.voicemail.settings import NotifySettings, build_channels
-from ari_app.voicemail.source import AriRecordingSource
+from ari_app.voicemail.source import AriRecordingSource, RecordingLister
 from ari_app.voicemail.transcribe import Transcriber
 
 if TYPE_CHECKING:
     from ari_app.ari.client import AriClient
 
 log = logging.getLogger(__name__)
+RETRY_S = 60.0
+"""Seconds between sweeps that retry unfinished jobs (and adopt orphaned recordings)."""
+FIRST_RETRY_S = 0.05
 
 
 class VoicemailService:
-    """Owns a saver and an optional notifier, and the task that delivers notifications."""
+    """Owns a saver, its worker, an optional notifier and the task that delivers notifications.
 
-    def __init__(self, saver: VoicemailSaver, notifier: Notifier | None) -> None:
+    Listening to the call event stream (:meth:`on_call_event`), it writes a voicemail's
+    durable job row the moment the call reports the recording finished, and saves it
+    (fetch, verify, transcribe, delete Asterisk's copy) in its own worker, outside the
+    call. Jobs that fail for a passing reason (a full disk, Asterisk unreachable) are
+    retried every ``retry_s`` seconds, not only at the next start.
+    """
+
+    def __init__(
+        self,
+        saver: VoicemailSaver,
+        notifier: Notifier | None,
+        *,
+        lister: RecordingLister | None = None,
+        retry_s: float = RETRY_S,
+    ) -> None:
         self.saver = saver
         self.notifier = notifier
+        self.lister = lister
+        self.retry_s = retry_s
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._jobs: asyncio.Queue[int] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._accepting: set[asyncio.Task[None]] = set()
+        self._working = asyncio.Event()
+        self._working.set()
 
-    async def start(self) -> list[VoicemailRecord]:
-        """Finish jobs left by a previous run and start delivering owed notifications."""
-        resumed = await self.saver.resume()
+    async def start(self, *, wait: bool = True) -> list[VoicemailRecord]:
+        """Start the worker; it first adopts recordings Asterisk holds without a job and
+        finishes jobs left by a previous run. ``wait``: do that first and return them
+        (``wait=False``: in the background, so calls are taken at once)."""
+        resumed = await self._catch_up() if wait else []
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work(not wait), name="voicemail-worker")
         self._kick()
         return resumed
+
+    def on_call_event(self, event: CallEvent) -> None:
+        """A call event listener: a finished recording becomes a durable job at once."""
+        if not isinstance(event, VoicemailRecorded):
+            return
+        self._working.clear()
+        task = asyncio.create_task(self._accept(event), name=f"voicemail-job-{event.name}")
+        self._accepting.add(task)
+        task.add_done_callback(self._accepting.discard)
+
+    async def _accept(self, event: VoicemailRecorded) -> None:
+        delay = FIRST_RETRY_S
+        while True:
+            try:
+                job = await self.saver.create_job(
+                    event.name,
+                    call_id=event.call_id,
+                    line=event.line,
+                    caller=event.caller,
+                    expected_duration_s=event.duration_s,
+                )
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    # The recording stays on Asterisk: the next sweep or start adopts it.
+                    log.exception("voicemail %s: job row not written", event.name)
+                    return
+                log.warning("voicemail %s: store busy (%s); retrying", event.name, exc)
+            await asyncio.sleep(delay)
+            delay = min(self.retry_s, delay * 2)
+        self._jobs.put_nowait(job.id)
 
     async def recording_finished(
         self,
@@ -55,7 +116,7 @@ class VoicemailService:
         recorded_at: datetime | None = None,
         duration_s: float | None = None,
     ) -> VoicemailRecord:
-        """Save a finished voicemail recording (``RecordingFinished``) and notify about it."""
+        """Save a finished voicemail recording now (write the job, process it) and notify."""
         job = await self.saver.accept(
             recording_name,
             call_id=call_id,
@@ -68,17 +129,63 @@ class VoicemailService:
         return job
 
     async def wait_idle(self) -> None:
-        """Wait until no notification delivery is running (for orderly shutdown and tests)."""
+        """Wait until every job handed over is processed and no notification delivery is
+        running (for orderly shutdown and tests)."""
+        while self._accepting or not self._jobs.empty() or not self._working.is_set():
+            if self._accepting:
+                await asyncio.gather(*self._accepting, return_exceptions=True)
+            else:
+                await self._working.wait()
+                await asyncio.sleep(0)
         await self._idle.wait()
 
     async def stop(self) -> None:
-        """Cancel delivery; undelivered notifications stay pending for the next start."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Write the job rows still being written, then stop; unfinished jobs and
+        undelivered notifications stay in the store for the next start."""
+        if self._accepting:
+            await asyncio.gather(*self._accepting, return_exceptions=True)
+        for name in ("_worker", "_task"):
+            task = getattr(self, name)
+            setattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._idle.set()
+        self._working.set()
+
+    async def _catch_up(self) -> list[VoicemailRecord]:
+        if self.lister is not None:
+            try:
+                await self.saver.adopt(self.lister)
+            except Exception:
+                log.exception("cannot reconcile with Asterisk's stored recordings")
+        resumed = await self.saver.resume()
+        self._kick()
+        return resumed
+
+    async def _work(self, catch_up: bool) -> None:
+        if catch_up:
+            self._working.clear()
+            try:
+                await self._catch_up()
+            except Exception:
+                log.exception("voicemail catch-up failed; retried in %.0f s", self.retry_s)
+        while True:
+            self._working.set()
+            job_id: int | None = None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.retry_s):  # not wait_for: it may eat a cancel
+                    job_id = await self._jobs.get()
+            self._working.clear()
+            try:
+                if job_id is not None:
+                    await self.saver.process(await self.saver.get(job_id))
+                else:
+                    await self._catch_up()  # the periodic retry of jobs that failed
+            except Exception:
+                log.exception("voicemail worker: will retry in %.0f s", self.retry_s)
+            self._kick()
 
     def _kick(self) -> None:
         if self.notifier is None:
@@ -116,9 +223,9 @@ def build_service(
 ) -> VoicemailService:
     """The service wired to ARI's stored recordings and the configured notification channels.
 
-    ``channels`` and ``recipients`` (from
-    :class:`~ari_app.voicemail.configured.ConfiguredChannels`) replace ``notify``'s fixed
-    channels: each voicemail then owes notifications to its own line's and teams' recipients.
+    ``channels`` and ``recipients`` (from :class:`~ari_app.voicemail.configured.ConfiguredChannels`)
+    replace ``notify``'s fixed channels: each voicemail then owes notifications to its own
+    line's and teams' recipients.
     """
     settings = notify or NotifySettings()
     notifier = Notifier(
@@ -135,4 +242,4 @@ def build_service(
         transcriber,
         notify_channels=recipients or notifier.channel_names,
     )
-    return VoicemailService(saver, notifier)
+    return VoicemailService(saver, notifier, lister=AriRecordingSource(client))

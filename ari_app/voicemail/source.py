@@ -1,4 +1,4 @@
-"""Where recordings come from: Asterisk's stored recordings, behind a two-method protocol."""
+"""Where recordings come from: Asterisk's stored recordings, behind small protocols."""
 
 from __future__ import annotations
 
@@ -51,3 +51,34 @@ class AriRecordingSource:
             raise RecordingNotFound(f"Asterisk has no stored recording {name!r}") from exc
         except AriError as exc:
             raise VoicemailError(f"cannot delete recording {name!r}: {exc}") from exc
+
+    async def stored_names(self) -> list[str]:
+        """Names of every recording Asterisk holds (``GET /recordings/stored``)."""
+        from ari_app.ari.errors import AriError  # noqa: PLC0415 - keeps ari optional
+
+        try:
+            return [r.name for r in await self._client.list_stored_recordings()]
+        except AriError as exc:
+            raise VoicemailError(f"cannot list Asterisk's recordings: {exc}") from exc
+
+    async def is_live(self, name: str) -> bool:
+        """True while Asterisk is still recording ``name`` (``GET /recordings/live/{name}``)."""
+        from ari_app.ari.errors import AriError, NotFound  # noqa: PLC0415 - keeps ari optional
+
+        try:
+            await self._client.get_live_recording(name)
+        except NotFound:
+            return False
+        except AriError as exc:
+            raise VoicemailError(f"cannot check recording {name!r}: {exc}") from exc
+        return True
+
+
+class RecordingLister(Protocol):
+    """What Asterisk still holds, for reconciling after a restart."""
+
+    async def stored_names(self) -> list[str]:
+        """Names of every stored recording."""
+
+    async def is_live(self, name: str) -> bool:
+        """True while the recording is still being made."""

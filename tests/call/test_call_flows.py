@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from ari_app.call import events as ev
 from ari_app.call.events import CallEventType as E
 from ari_app.simulation import HangUp, Press, Say, Simulation, WaitFor
 from ari_app.testing import Behaviour
@@ -46,9 +47,9 @@ async def assert_nothing_left(sim: Simulation, call_id: str) -> None:
 async def agent_hangs_up_when_bridged(sim: Simulation, call_id: str) -> str:
     """Be the agent: wait until bridged, then hang up; returns the agent's channel."""
     assert sim.fake is not None
-    answered = await sim.wait_event(call_id, E.AGENT_ANSWERED)
+    answered = await sim.wait_event(call_id, ev.AgentAnswered)
     await sim.wait_event(call_id, E.BRIDGED)
-    channel = str(answered.data["channel"])
+    channel = answered.channel
     await sim.fake.call(channel).hangup()
     return channel
 
@@ -56,15 +57,17 @@ async def agent_hangs_up_when_bridged(sim: Simulation, call_id: str) -> str:
 async def test_resolved_by_the_ai_agent(sim: Simulation) -> None:
     result = await sim.run_call("main", [Say("where do I park"), Say("no thanks")])
     assert result.outcome == "resolved"
-    said = result.of(E.AGENT_SAID)
-    assert "park" in said[0].data["text"].lower()
-    assert said[0].data["latency_ms"] is not None
-    assert said[-1].data["action"] == "goodbye"
-    greeting = result.of(E.GREETING)[0]
-    assert greeting.data["latency_ms"] < 200
+    said = result.of(ev.AgentSaid)
+    assert "park" in said[0].text.lower()
+    assert said[0].latency_ms is not None
+    assert said[-1].action == "goodbye"
+    greeting = result.of(ev.Greeting)[0]
+    assert greeting.latency_ms is not None
+    assert greeting.latency_ms < 200
     await assert_nothing_left(sim, result.call_id)
     assert sim.runtime is not None
     assert sim.runtime.store is not None
+    await sim.settle()  # the record is written from the event stream
     record = await asyncio.to_thread(sim.runtime.store.reader.get_call, result.call_id)
     assert record is not None
     assert record.outcome == "resolved"
@@ -78,12 +81,12 @@ async def test_person_in_hours_agent_answers_after_whisper(sim: Simulation) -> N
     assert result.outcome == "handed_off"
     kinds = [e.type for e in result.events]
     assert kinds.index(E.AGENT_ANSWERED) < kinds.index(E.WHISPER) < kinds.index(E.BRIDGED)
-    trace = [(e.type.value, e.at_ms, e.data) for e in result.events]
-    assert result.of(E.HANDOFF)[0].data["reason"] == "asked_for_person", trace
+    trace = result.events
+    assert result.of(ev.Handoff)[0].reason == "asked_for_person", trace
     assert sim.fake is not None
     whisper_heard = sim.fake.heard(channel)
     assert len(whisper_heard) > 16000  # the agent heard the whisper (over half a second)
-    assert result.of(E.ENDED)[0].data["agent"] == "maya"
+    assert result.of(ev.Ended)[0].agent == "maya"
     await assert_nothing_left(sim, result.call_id)
 
 
@@ -93,10 +96,11 @@ async def test_nobody_answers_then_voicemail_is_saved(sim: Simulation) -> None:
         "main", [Say(PERSON), WaitFor(E.VOICEMAIL), Say(MESSAGE), Press("#")]
     )
     assert result.outcome == "voicemail"
-    assert [e.data["target"] for e in result.of(E.RINGING)] == ["front_desk"]
-    assert result.of(E.VOICEMAIL)[0].data["after_hours"] is False
+    assert [e.target for e in result.of(ev.Ringing)] == ["front_desk"]
+    assert result.of(ev.VoicemailStarted)[0].after_hours is False
     assert sim.runtime is not None
     assert sim.runtime.store is not None
+    await sim.settle()  # records and voicemail are written from the stream, after the call
     voicemails = await asyncio.to_thread(sim.runtime.store.reader.list_voicemails)
     mine = [v for v in voicemails if v.call_id == result.call_id]
     assert len(mine) == 1
@@ -111,9 +115,9 @@ async def test_after_hours_closed_message_then_voicemail(sim: Simulation) -> Non
     result = await sim.run_call("main", [Say(PERSON), WaitFor(E.VOICEMAIL), Say(MESSAGE)])
     assert result.outcome == "voicemail"
     assert result.of(E.RINGING) == []
-    voicemail = result.of(E.VOICEMAIL)[0]
-    assert voicemail.data["after_hours"] is True
-    assert "We open tomorrow, Wednesday, at 8 AM." in voicemail.data["greeting"]
+    voicemail = result.of(ev.VoicemailStarted)[0]
+    assert voicemail.after_hours is True
+    assert "We open tomorrow, Wednesday, at 8 AM." in voicemail.greeting
     await assert_nothing_left(sim, result.call_id)
 
 
@@ -122,7 +126,7 @@ async def test_dtmf_zero_hands_off_at_once(sim: Simulation) -> None:
     agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, call.channel_id))
     result = await sim.run_call_on(call, [Press("0")])
     await agent
-    assert result.of(E.HANDOFF)[0].data["reason"] == "dtmf_0"
+    assert result.of(ev.Handoff)[0].reason == "dtmf_0"
     assert result.of(E.CALLER_SAID) == []
     assert result.outcome == "handed_off"
 
@@ -133,8 +137,8 @@ async def test_offline_and_busy_members_are_skipped(sim: Simulation) -> None:
     agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, call.channel_id))
     result = await sim.run_call_on(call, [Press("0")])
     await agent
-    assert result.of(E.RINGING)[0].data["members"] == ["PJSIP/202"]
-    assert result.of(E.ENDED)[0].data["agent"] == "omar"
+    assert result.of(ev.Ringing)[0].members == ("PJSIP/202",)
+    assert result.of(ev.Ended)[0].agent == "omar"
 
 
 async def test_busy_member_is_skipped(sim: Simulation) -> None:
@@ -148,8 +152,8 @@ async def test_busy_member_is_skipped(sim: Simulation) -> None:
     second_agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, second.channel_id))
     result = await sim.run_call_on(second, [Press("0")])
     await second_agent
-    assert "PJSIP/201" not in result.of(E.RINGING)[0].data["members"]
-    assert result.of(E.ENDED)[0].data["agent"] == "omar"
+    assert "PJSIP/201" not in result.of(ev.Ringing)[0].members
+    assert result.of(ev.Ended)[0].agent == "omar"
     await first.hangup()
     assert (await first_run).outcome == "handed_off"
 
@@ -181,6 +185,7 @@ async def test_caller_hangs_up_during_voicemail_keeps_the_message(sim: Simulatio
     assert result.outcome == "voicemail"
     assert sim.runtime is not None
     assert sim.runtime.store is not None
+    await sim.settle()  # records and voicemail are written from the stream, after the call
     voicemails = await asyncio.to_thread(sim.runtime.store.reader.list_voicemails)
     assert [v.state for v in voicemails if v.call_id == result.call_id] == ["done"]
     await assert_nothing_left(sim, result.call_id)

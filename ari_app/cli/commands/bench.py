@@ -39,7 +39,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import yaml
 
-from ari_app.call.events import CallEvent, CallEventType
+from ari_app.call.events import (
+    AgentSaid,
+    CallError,
+    CallerSaid,
+    CallEvent,
+    CallEventType,
+    Greeting,
+)
 from ari_app.media.pacer import FramePacer
 from ari_app.media.rtp import RtpError
 from ari_app.media.rtp import decode as decode_rtp
@@ -274,16 +281,15 @@ class Bench:
                     self.probe.attach(leg)
         if not self.recording:
             return
-        latency = event.data.get("latency_ms")
-        if event.type is CallEventType.GREETING and latency is not None:
-            self.figures.greeting_ms.append(int(latency))
-        elif event.type is CallEventType.AGENT_SAID and latency is not None:
-            self.figures.turn_ms.append(int(latency))
+        if isinstance(event, Greeting) and event.latency_ms is not None:
+            self.figures.greeting_ms.append(event.latency_ms)
+        elif isinstance(event, AgentSaid) and event.latency_ms is not None:
+            self.figures.turn_ms.append(event.latency_ms)
             self.figures.turns_heard += 1
-            if event.data.get("action") != "answer":
+            if event.action != "answer":
                 self.figures.misheard += 1
-        elif event.type is CallEventType.CALLER_SAID:
-            self.figures.heard_texts.append(str(event.data.get("text")))
+        elif isinstance(event, CallerSaid):
+            self.figures.heard_texts.append(event.text)
 
     async def speak(self, text: str) -> bytes:
         """The caller's voice for ``text`` (cached on disk after the first time)."""
@@ -317,8 +323,8 @@ class Bench:
             for task in (script, handoff):
                 task.cancel()
             self.stages.pop(call.channel_id, None)
-        if result.of(CallEventType.ERROR):
-            raise RuntimeError(str(result.of(CallEventType.ERROR)[0].data.get("error")))
+        if result.of(CallError):
+            raise RuntimeError(result.of(CallError)[0].error)
         return result.outcome
 
     async def _hang_up_unless_ended(self, call: FakeCall) -> None:

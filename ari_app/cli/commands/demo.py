@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from ari_app.call import events as ev
 from ari_app.call.events import CallEvent, CallEventType
 from ari_app.simulation import CallResult, Press, Say, Simulation
 from ari_app.testing import Behaviour
@@ -53,46 +54,57 @@ class TranscriptPrinter:
 
     def __call__(self, event: CallEvent) -> None:
         number = self.numbers.setdefault(event.call_id, len(self.numbers) + 1)
-        d = event.data
-        tag = f"  [{number}] {event.at_ms / 1000:6.1f}s"
-        lines = {
-            CallEventType.GREETING: f"agent   greeting, first audio {d.get('latency_ms')} ms "
-            "after answer",
-            CallEventType.CALLER_SAID: f"caller  \u00ab{d.get('text')}\u00bb "
-            f"(confidence {d.get('confidence')})",
-            CallEventType.AGENT_SAID: f"agent   {_latency(d)}{d.get('text')}",
-            CallEventType.BARGE_IN: "caller  barged in; agent stopped speaking",
-            CallEventType.DTMF: f"caller  pressed {d.get('digit')}",
-            CallEventType.SILENCE: "caller  (silence)",
-            CallEventType.HANDOFF: f"handoff reason={d.get('reason')} "
-            f"({'open' if d.get('open') else 'closed'})",
-            CallEventType.RINGING: f"ringing {d.get('target')}: {', '.join(d.get('members', []))}",
-            CallEventType.AGENT_ANSWERED: f"agent {d.get('agent')} answered at {d.get('endpoint')}",
-            CallEventType.WHISPER: f"whisper to {d.get('agent')}: {d.get('text')}",
-            CallEventType.BRIDGED: f"caller and {d.get('agent')} are talking",
-            CallEventType.VOICEMAIL: "voicemail greeting"
-            + (" (after hours)" if d.get("after_hours") else ""),
-            CallEventType.VOICEMAIL_RECORDED: f"voicemail recorded, {d.get('duration_s')} s",
-            CallEventType.ERROR: f"ERROR {d.get('error')}",
-            CallEventType.ENDED: f"ended: {d.get('outcome')}"
-            + (f", reason {d.get('reason')}" if d.get("reason") else "")
-            + (f", agent {d.get('agent')}" if d.get("agent") else ""),
-        }
-        text = lines.get(event.type)
+        text = describe(event)
         if text is not None:
-            print(f"{tag} {text}", file=self.out, flush=True)
+            print(f"  [{number}] {event.at_ms / 1000:6.1f}s {text}", file=self.out, flush=True)
 
 
-def _latency(data: dict[str, Any]) -> str:
-    latency = data.get("latency_ms")
-    return f"[{latency} ms] " if latency is not None else ""
+def describe(event: CallEvent) -> str | None:
+    """One transcript line for a call event (None: not shown)."""
+    match event:
+        case ev.Greeting():
+            return f"agent   greeting, first audio {event.latency_ms} ms after answer"
+        case ev.CallerSaid():
+            return f"caller  \u00ab{event.text}\u00bb (confidence {event.confidence})"
+        case ev.AgentSaid():
+            latency = f"[{event.latency_ms} ms] " if event.latency_ms is not None else ""
+            return f"agent   {latency}{event.text}"
+        case ev.BargeIn():
+            return "caller  barged in; agent stopped speaking"
+        case ev.Dtmf():
+            return f"caller  pressed {event.digit}"
+        case ev.Silence():
+            return "caller  (silence)"
+        case ev.Handoff():
+            return f"handoff reason={event.reason} ({'open' if event.open else 'closed'})"
+        case ev.Ringing():
+            return f"ringing {event.target}: {', '.join(event.members)}"
+        case ev.AgentAnswered():
+            return f"agent {event.agent} answered at {event.endpoint}"
+        case ev.Whisper():
+            return f"whisper to {event.agent}: {event.text}"
+        case ev.Bridged():
+            return f"caller and {event.agent} are talking"
+        case ev.VoicemailStarted():
+            return "voicemail greeting" + (" (after hours)" if event.after_hours else "")
+        case ev.VoicemailRecorded():
+            return f"voicemail recorded, {event.duration_s} s"
+        case ev.CallError():
+            return f"ERROR {event.error}"
+        case ev.Ended():
+            return (
+                f"ended: {event.outcome}"
+                + (f", reason {event.reason}" if event.reason else "")
+                + (f", agent {event.agent}" if event.agent else "")
+            )
+    return None
 
 
 async def _agent_talks_then_hangs_up(sim: Simulation, result_events: list[CallEvent]) -> None:
     """The answering agent greets the caller and hangs up a few seconds later."""
     assert sim.fake is not None
-    answered = [e for e in result_events if e.type is CallEventType.AGENT_ANSWERED]
-    channel = str(answered[-1].data["channel"])
+    answered = [e for e in result_events if isinstance(e, ev.AgentAnswered)]
+    channel = answered[-1].channel
     agent = sim.fake.call(channel)
     pcm = await sim.caller_voice.synthesize(AGENT_WORDS)
     await agent.send_audio(pcm + bytes(16000), 16000)
@@ -178,9 +190,9 @@ async def run(args: argparse.Namespace) -> int:
     ok = True
     for number, (expected, result) in enumerate(results, 1):
         turns = [
-            e.data["latency_ms"]
+            e.latency_ms
             for e in result.of(CallEventType.AGENT_SAID)
-            if e.data.get("latency_ms") is not None
+            if isinstance(e, ev.AgentSaid) and e.latency_ms is not None
         ]
         mark = "ok" if result.outcome == expected else f"EXPECTED {expected}"
         ok &= result.outcome == expected
