@@ -2,7 +2,7 @@
 
 | method | path | what |
 | --- | --- | --- |
-| POST | /fake/calls | place a call: JSON ``{did, caller_number, caller_name, app, args}`` |
+| POST | /fake/calls | a call: JSON did, caller_number, caller_name, app, args, context |
 | GET | /fake/channels, /fake/bridges | live channels / bridges (leak checks) |
 | POST | /fake/channels/{id}/audio?rate=16000 | the party says raw 16-bit LE PCM (body) |
 | POST | /fake/channels/{id}/dtmf?digits=12#&duration_ms=100 | the party presses keys |
@@ -72,6 +72,7 @@ def add_control_routes(app: web.Application, fake: FakeAsterisk) -> None:
             caller_name=str(body.get("caller_name", "")),
             app=str(body.get("app", "ari_app")),
             args=[str(a) for a in body.get("args", [])],
+            context=str(body.get("context", "from-trunk")),
         )
         return web.json_response({"channel": call.channel.to_json()}, status=201)
 

@@ -1,4 +1,5 @@
-"""``ari-app fake-pbx`` as a real subprocess: 200 with auth, 401 without, 400 without format."""
+"""``ari-app fake-pbx`` as a real subprocess: 200 with auth, 401 without, 400 without format;
+``--dialplan`` runs inbound calls through the given extensions.conf."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import signal
 import socket
 import sys
+from pathlib import Path
 
 import aiohttp
 
@@ -18,8 +20,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_fake_pbx_command_serves_ari() -> None:
+async def test_fake_pbx_command_serves_ari(tmp_path: Path) -> None:
     port = _free_port()
+    dialplan = tmp_path / "extensions.conf"
+    dialplan.write_text(
+        "[in]\nexten => 7000,1,Stasis(nobody,x)\n same => n,Goto(out,s,1)\n"
+        "[out]\nexten => s,1,Hangup()\n"
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -33,6 +40,8 @@ async def test_fake_pbx_command_serves_ari() -> None:
         "u1",
         "--password",
         "p1",
+        "--dialplan",
+        str(dialplan),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -55,8 +64,20 @@ async def test_fake_pbx_command_serves_ari() -> None:
                 headers=auth,
             ) as resp:
                 assert resp.status == 400
+            async with http.post(
+                f"http://127.0.0.1:{port}/fake/calls",
+                json={"did": "7000", "app": "nobody", "context": "in"},
+                headers=auth,
+            ) as resp:
+                call_id = (await resp.json())["channel"]["id"]
+            async with http.get(
+                f"http://127.0.0.1:{port}/fake/channels/{call_id}/dialplan", headers=auth
+            ) as resp:
+                steps = (await resp.json())["steps"]
     finally:
         proc.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10):
             code = await proc.wait()
     assert code == 0
+    assert steps[0] == "in,7000,1 Stasis(nobody,x) -> FAILED"
+    assert steps[-1] == "out,s,1 Hangup() -> hung up with 603"

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ari_app.testing.dialplan import parse_extensions
 from ari_app.testing.fake_asterisk import DEFAULT_AGENTS, FakeAsterisk
 
 
@@ -32,6 +33,13 @@ def register(sub: Any) -> None:
         default=",".join(DEFAULT_AGENTS),
         help="comma-separated agent endpoints (default: %(default)s)",
     )
+    parser.add_argument(
+        "--dialplan",
+        type=Path,
+        default=None,
+        help="an extensions.conf whose contexts inbound calls run (default: the shipped "
+        "dialplan/extensions_ari_app.conf, built in)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -45,12 +53,20 @@ async def run(args: argparse.Namespace) -> int:
     if bad:
         print(f"fake-pbx: agent endpoints must look like PJSIP/201: {bad}", file=sys.stderr)
         return 2
+    dialplan = None
+    if args.dialplan is not None:
+        try:
+            dialplan = parse_extensions(args.dialplan.read_text())
+        except OSError as exc:
+            print(f"fake-pbx: --dialplan {args.dialplan}: {exc.strerror}", file=sys.stderr)
+            return 2
     fake = FakeAsterisk(
         username=args.user,
         password=args.password,
         recordings_dir=args.recordings,
         sounds_dir=args.sounds,
         agents=agents,
+        dialplan=dialplan,
     )
     try:
         await fake.start(args.host, args.port)
