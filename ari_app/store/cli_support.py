@@ -1,4 +1,10 @@
-"""Shared parts of the record commands (calls, call, voicemails, report): options and output."""
+"""Shared parts of the record commands (calls, call, voicemails, report): options and output.
+
+Caller ids and transcripts come from outside (a caller chooses their caller id), so every
+text these commands print passes :func:`safe` (tables and JSON do it themselves): control
+characters, ANSI escape sequences, C1 controls and bidi overrides are shown as visible
+escapes (``\x1b``, ``\u202e``) instead of acting on the terminal.
+"""
 
 from __future__ import annotations
 
@@ -57,17 +63,45 @@ def since_epoch(args: argparse.Namespace) -> float | None:
 
 def fail(command: str, message: str, status: int = 1) -> int:
     """Print a one-line error naming the command; return ``status``."""
-    print(f"ari-app {command}: {message}", file=sys.stderr)
+    print(f"ari-app {command}: {safe(message)}", file=sys.stderr)
     return status
 
 
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def safe(text: object) -> str:
+    """``text`` fit for a terminal: anything not printable (C0/C1 controls, ESC, DEL, bidi
+    overrides and isolates, zero-width and other format characters) as a visible escape."""
+    value = str(text)
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else _escape(c) for c in value)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def print_json(data: Any) -> None:
-    """Pretty JSON on stdout."""
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    """Pretty JSON on stdout; characters a terminal would act on are \\u-escaped."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    print("".join(c if c.isprintable() or c == "\n" else _json_escape(c) for c in text))
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Left-aligned columns sized to their widest cell."""
+    """Left-aligned columns sized to their widest cell (every cell made :func:`safe`)."""
+    rows = [[safe(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]

@@ -1,4 +1,8 @@
-"""``ari-app call ID``: one call's record: facts, transcript with timing, events."""
+"""``ari-app call ID``: one call's record: facts, transcript with timing, events.
+
+Caller ids, transcripts and event data came from outside: each is printed through
+:func:`~ari_app.store.cli_support.safe`, so none can drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,14 @@ import json
 from typing import Any
 
 from ari_app.store import StoreError
-from ari_app.store.cli_support import add_store_arguments, fail, open_reader, print_json, when
+from ari_app.store.cli_support import (
+    add_store_arguments,
+    fail,
+    open_reader,
+    print_json,
+    safe,
+    when,
+)
 
 
 def register(sub: Any) -> None:
@@ -36,13 +47,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     length = "" if call.duration_s is None else f", {call.duration_s:.0f} s"
     print(
-        f"call {call.id} on line {call.line} from {call.caller or 'unknown'} to {call.did or '-'}"
+        f"call {safe(call.id)} on line {safe(call.line)} from {safe(call.caller or 'unknown')} "
+        f"to {safe(call.did or '-')}"
     )
-    print(f"started {when(call.started_at)} UTC{length}: {call.outcome or 'live'}")
+    print(f"started {when(call.started_at)} UTC{length}: {safe(call.outcome or 'live')}")
     if call.handoff_reason:
         print(
-            f"handoff: {call.handoff_reason}"
-            + (f", answered by {call.agent}" if call.agent else "")
+            f"handoff: {safe(call.handoff_reason)}"
+            + (f", answered by {safe(call.agent)}" if call.agent else "")
         )
     print("\ntranscript:")
     for t in call.turns:
@@ -53,15 +65,15 @@ def run(args: argparse.Namespace) -> int:
         if t.latency_ms is not None:
             extra.append(f"latency {t.latency_ms} ms")
         suffix = f"  ({', '.join(extra)})" if extra else ""
-        print(f"  {offset:7.1f} s  {t.speaker:>9}: {t.text}{suffix}")
+        print(f"  {offset:7.1f} s  {safe(t.speaker):>9}: {safe(t.text)}{suffix}")
     if not call.turns:
         print("  (none)")
     if call.events:
         print("\nevents:")
         for e in call.events:
             detail = json.dumps(e.data, sort_keys=True) if e.data else ""
-            print(f"  {e.at - call.started_at:7.1f} s  {e.kind} {detail}".rstrip())
+            print(f"  {e.at - call.started_at:7.1f} s  {safe(e.kind)} {safe(detail)}".rstrip())
     for v in voicemails:
-        print(f"\nvoicemail {v.id} ({v.state}): {v.path or '-'}")
-        print(f"  {v.transcript or '(no transcript)'}")
+        print(f"\nvoicemail {v.id} ({safe(v.state)}): {safe(v.path or '-')}")
+        print(f"  {safe(v.transcript or '(no transcript)')}")
     return 0
