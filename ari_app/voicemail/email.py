@@ -1,9 +1,14 @@
-"""Voicemail notification by e-mail through SMTP (stdlib ``smtplib``, run in a thread)."""
+"""Voicemail notification by e-mail through SMTP (stdlib ``smtplib``, run in a thread).
+
+The caller id is chosen by the caller: in the subject and the one-line fields it is made
+header-safe (:func:`one_line`), so a CR/LF can neither inject a header nor stop the mail.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import smtplib
 from email.message import EmailMessage
 
@@ -11,6 +16,14 @@ from ari_app.store import VoicemailRecord
 from ari_app.store.models import iso
 from ari_app.voicemail.errors import NotifyError
 from ari_app.voicemail.webhook import audio_link
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    """``text`` fit for a mail header or a one-line field: no control, line-break or bidi
+    characters (each run becomes one space), at most ``limit`` characters."""
+    return " ".join(_UNSAFE.sub(" ", text).split())[:limit]
 
 
 class EmailChannel:
@@ -52,11 +65,13 @@ class EmailChannel:
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = ", ".join(self.recipients)
-        msg["Subject"] = f"Voicemail from {vm.caller or 'unknown caller'} on {vm.line or '-'}"
+        caller = one_line(vm.caller or "") or "unknown caller"
+        line = one_line(vm.line or "") or "-"
+        msg["Subject"] = f"Voicemail from {caller} on {line}"
         duration = f"{vm.duration_s:.0f} s" if vm.duration_s is not None else "unknown"
         msg.set_content(
-            f"Caller: {vm.caller or 'unknown'}\n"
-            f"Line: {vm.line or '-'}\n"
+            f"Caller: {caller}\n"
+            f"Line: {line}\n"
             f"Time: {iso(vm.recorded_at)}\n"
             f"Duration: {duration}\n"
             f"Voicemail ID: {vm.id}\n"
@@ -67,7 +82,11 @@ class EmailChannel:
 
     async def send(self, vm: VoicemailRecord) -> None:
         """Deliver one notification."""
-        await asyncio.to_thread(self._send, self.message(vm))
+        try:
+            msg = self.message(vm)
+        except (ValueError, TypeError) as exc:  # an attempt that fails, never a stuck queue
+            raise NotifyError(f"e-mail for voicemail {vm.id} cannot be written: {exc}") from exc
+        await asyncio.to_thread(self._send, msg)
 
     def _send(self, msg: EmailMessage) -> None:
         try:

@@ -3,6 +3,10 @@
 The receiver checks ``X-Ari-App-Signature: sha256=<hex>``, the HMAC-SHA256 with the
 shared secret of ``<X-Ari-App-Timestamp>.<raw body>``, and rejects old timestamps.
 The secret comes from the environment variable named in the settings, never from YAML.
+
+Replays: the signed body carries ``id`` (also sent as ``X-Ari-App-Delivery``), the same
+for every attempt of one notification and unique per voicemail, so a receiver that keeps
+the ids it accepted within the timestamp window drops a replayed or retried delivery.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ari_app.voicemail.errors import NotifyError, VoicemailError
 
 SIGNATURE_HEADER = "X-Ari-App-Signature"
 TIMESTAMP_HEADER = "X-Ari-App-Timestamp"
+DELIVERY_HEADER = "X-Ari-App-Delivery"
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -38,12 +43,16 @@ def verify(
     now: float,
     max_age_s: float = 300,
 ) -> bool:
-    """True if ``signature`` is right for ``body`` and ``timestamp`` is within ``max_age_s``."""
-    try:
-        age = abs(now - float(timestamp))
-    except ValueError:
+    """True if ``signature`` is right for ``body`` and ``timestamp`` is within ``max_age_s``.
+
+    False, never an exception, for any malformed input. Within the window a replay still
+    verifies: de-duplicate on the body's ``id`` (see the module docstring).
+    """
+    if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+        return False  # never raises on what a stranger sent (non-ASCII, "nan", "1e9")
+    if abs(now - int(timestamp)) > max_age_s:
         return False
-    return age <= max_age_s and hmac.compare_digest(sign(secret, timestamp, body), signature)
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 def audio_link(dashboard_url: str | None, vm: VoicemailRecord) -> str | None:
@@ -70,7 +79,12 @@ def voicemail_payload(vm: VoicemailRecord, dashboard_url: str | None = None) -> 
     )
     voicemail = {k: data[k] for k in keys}
     voicemail["audio_url"] = audio_link(dashboard_url, vm)
-    return {"event": "voicemail.saved", "voicemail": voicemail}
+    return {"id": delivery_id(vm), "event": "voicemail.saved", "voicemail": voicemail}
+
+
+def delivery_id(vm: VoicemailRecord) -> str:
+    """The notification's id: the same on every retry, unique per voicemail (replays)."""
+    return f"voicemail.saved:{vm.id}:{vm.recording_name}"
 
 
 class WebhookChannel:
@@ -107,6 +121,7 @@ class WebhookChannel:
         headers = {
             "Content-Type": "application/json",
             TIMESTAMP_HEADER: timestamp,
+            DELIVERY_HEADER: delivery_id(vm),
             SIGNATURE_HEADER: sign(self._secret, timestamp, body),
         }
         try:
