@@ -6,6 +6,10 @@ reached or refuses the credentials, naming the URL and the user (exit 1). Then l
 models once, connect the events WebSocket and take calls until SIGTERM (drain calls in
 progress, exit 0); SIGHUP reloads the configuration, keeping the last good one. With
 ARI_APP_DASHBOARD_TOKEN set, the dashboard and /metrics are served on loopback.
+
+Every start-up failure is one line on stderr and exit status 1, found before the models
+load where it can be: a configuration problem (knowledge bases included), a dashboard
+token under 16 characters, a dashboard port in use, Asterisk unreachable or refusing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ import aiohttp
 
 from ari_app.config import ConfigError, ConfigHolder, load_config
 from ari_app.errors import AriAppError, Stage
+from ari_app.web.auth import DEFAULT_TOKEN_ENV, DashboardError, token_from_env
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
@@ -124,6 +130,11 @@ async def run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"ari-app run: {len(err.problems)} problem(s) in {args.config}", file=sys.stderr)
         return 1
+    try:
+        _check_dashboard(args)
+    except DashboardError as err:
+        print(f"ari-app run: {err.args[0]}", file=sys.stderr)
+        return 1
     ari = config.app.ari
     password = os.environ.get(ari.password_env)
     if not password:
@@ -148,24 +159,51 @@ async def run(args: argparse.Namespace) -> int:
     return await serve(args.config, password, args)
 
 
+def _check_dashboard(args: argparse.Namespace) -> None:
+    """With a dashboard token set: it is long enough and the port is free (DashboardError)."""
+    if not os.environ.get(DEFAULT_TOKEN_ENV):
+        return
+    token_from_env()
+    host, port = args.dashboard_host, args.dashboard_port
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise DashboardError(
+            f"cannot serve the dashboard on {host}:{port}: {reason} "
+            "(choose another with --dashboard-port)"
+        ) from None
+
+
 async def serve(config_dir: Path, password: str, args: argparse.Namespace) -> int:
     """Take calls until SIGTERM/SIGINT (drain, exit 0); SIGHUP reloads the configuration."""
     # Imported here so that every other ari-app command starts without loading the models' code.
     from ari_app.app import install_signal_handlers, start_runtime  # noqa: PLC0415
     from ari_app.web.app import start_dashboard  # noqa: PLC0415
-    from ari_app.web.auth import DEFAULT_TOKEN_ENV, token_from_env  # noqa: PLC0415
 
-    holder = ConfigHolder(config_dir)
+    try:
+        holder = ConfigHolder(config_dir)
+    except ConfigError as err:  # changed since the check a moment ago
+        print(f"ari-app run: {err.problems[0] if err.problems else err}", file=sys.stderr)
+        return 1
     runtime = await start_runtime(holder, password)
     dashboard = None
     token_env = os.environ.get(DEFAULT_TOKEN_ENV)
     if token_env and runtime.store is not None:
-        dashboard = await start_dashboard(
-            runtime.store.reader,
-            token_from_env(),
-            host=args.dashboard_host,
-            port=args.dashboard_port,
-        )
+        try:
+            dashboard = await start_dashboard(
+                runtime.store.reader,
+                token_from_env(),
+                host=args.dashboard_host,
+                port=args.dashboard_port,
+            )
+        except DashboardError as err:  # e.g. the port was taken since the check
+            print(f"ari-app run: {err.args[0]}", file=sys.stderr)
+            await runtime.stop(drain_s=0)
+            return 1
     stop = asyncio.Event()
     install_signal_handlers(runtime, stop)
     config = holder.current
