@@ -54,12 +54,15 @@ class CallRecorder:
         *,
         first_retry_s: float = FIRST_RETRY_S,
         max_retry_s: float = MAX_RETRY_S,
+        on_retry: Callable[[CallEvent, BaseException], None] | None = None,
     ) -> None:
         self.store = store
         self.first_retry_s = first_retry_s
         self.max_retry_s = max_retry_s
         self.retries = 0
-        """Writes tried again after a transient failure (for tests and logs)."""
+        """Writes tried again after a transient failure."""
+        self.on_retry = on_retry
+        """Called before each retry (what is being written, why it failed)."""
         self._calls: dict[str, _CallQueue] = {}
 
     def __call__(self, event: CallEvent) -> None:
@@ -115,6 +118,8 @@ class CallRecorder:
                     _LOGGER.exception("call %s: %s not recorded", event.call_id, event.type)
                     return
                 self.retries += 1
+                if self.on_retry is not None:
+                    self.on_retry(event, exc)
                 _LOGGER.warning(
                     "call %s: store busy (%s); retrying %s in %.2f s",
                     event.call_id,

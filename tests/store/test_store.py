@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from ari_app.metrics.registry import Histogram
 from ari_app.store import Outcome, Store, StoreError, StoreReader
 from ari_app.store.report import EVENT_AGENT_RING, build_report
 from ari_app.store.schema import LATEST_VERSION, MIGRATIONS, migrate, schema_version
 from ari_app.store.since import parse_since
-from ari_app.web import metrics
 
 T0 = datetime(2026, 11, 2, 14, 0, 0, tzinfo=UTC)
 
@@ -99,8 +99,6 @@ async def test_a_bad_write_fails_alone_and_the_writer_goes_on(tmp_path: Path) ->
         assert "no call 'missing'" in str(results[1])
         assert isinstance(results[3], StoreError)
         assert "unknown call outcome" in str(results[3])
-        with pytest.raises(StoreError, match="already in the store"):
-            await store.calls.start_call("ok", "main", None, None, at(3))
         with pytest.raises(ValueError, match="no time zone"):
             await store.calls.start_call("naive", "main", None, None, datetime(2026, 1, 1))
         record = await store.reader.run(store.reader.get_call, "ok")
@@ -260,26 +258,28 @@ async def test_report_counts_rates_agents_and_gaps(tmp_path: Path) -> None:
         assert later.outcomes["voicemail"] == 1
 
 
-async def test_metrics_follow_the_calls(tmp_path: Path) -> None:
-    before_active = metrics.ACTIVE_CALLS.value()
-    before_resolved = metrics.CALLS.value(outcome="resolved")
-    before_count = metrics.TURN_LATENCY.count()
-    async with Store(tmp_path / "m.sqlite3") as store:
-        await store.calls.start_call("m1", "main", None, None, at(0))
-        assert metrics.ACTIVE_CALLS.value() == before_active + 1
-        await store.calls.add_turn("m1", "assistant", "hi", latency_ms=420, at=at(1))
-        await store.calls.finish_call("m1", "resolved", ended_at=at(2))
-    assert metrics.ACTIVE_CALLS.value() == before_active
-    assert metrics.CALLS.value(outcome="resolved") == before_resolved + 1
-    assert metrics.TURN_LATENCY.count() == before_count + 1
-    text = metrics.REGISTRY.render()
-    assert f'ari_app_calls_total{{outcome="resolved"}} {int(before_resolved + 1)}' in text
-    assert "# TYPE ari_app_turn_latency_seconds histogram" in text
-    assert 'ari_app_turn_latency_seconds_bucket{le="0.5"}' in text
+async def test_a_recovered_call_resumes_its_record(tmp_path: Path) -> None:
+    """A call taken back after a restart goes on in its own row (not "already in the store")."""
+    db = tmp_path / "r.sqlite3"
+    async with Store(db) as store:
+        assert await store.calls.start_call("back", "main", "+15550101", "100", at(0)) is False
+        await store.calls.add_turn("back", "caller", "before the crash", at=at(1))
+    async with Store(db) as store:  # the restart closes it as interrupted
+        assert store.interrupted == ["back"]
+        assert await store.calls.start_call("back", "main", "+15550101", "100", at(5)) is True
+        await store.calls.add_turn("back", "caller", "after the restart", at=at(6))
+        assert await store.calls.finish_call("back", Outcome.RESOLVED, ended_at=at(9))
+        record = await store.reader.run(store.reader.get_call, "back")
+    assert record is not None
+    assert record.outcome == "resolved"
+    assert record.started_at == at(0).timestamp()
+    assert [t.text for t in record.turns] == ["before the crash", "after the restart"]
+    assert [e.kind for e in record.events] == ["interrupted", "resumed"]
+    assert record.events[1].data == {"previous_outcome": "interrupted"}
 
 
 def test_histogram_buckets_are_cumulative() -> None:
-    h = metrics.Histogram("t_seconds", "test", buckets=(0.1, 1.0), labels=("kind",))
+    h = Histogram("t_seconds", "test", buckets=(0.1, 1.0), labels=("kind",))
     for value in (0.05, 0.5, 0.7, 3.0):
         h.observe(value, kind="a")
     lines = list(h.samples())
