@@ -5,6 +5,8 @@ each mixing bridge gives every member the sum of the other members; a channel's 
 playback replaces what it hears, a bridge playback is added for all members; recordings
 take what their channel says (or the bridge mix); snoop channels copy their target.
 Before answer, a channel hears only its playbacks (early media) and what it says is lost.
+As on Asterisk, an externalMedia channel is sent audio only while something feeds it (a
+bridge peer, a playback): alone in its bridge, it gets no RTP / WebSocket frames.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from ari_app.testing.fake_asterisk import FakeAsterisk
 
 SILENCE = bytes(FRAME_BYTES)
+MEDIA_KINDS = (ChannelKind.UNICAST_RTP, ChannelKind.WEBSOCKET)
 
 
 def _playback_frame(fake: FakeAsterisk, playback_ids: list[str]) -> bytes | None:
@@ -66,6 +69,7 @@ def tick(fake: FakeAsterisk) -> None:
         channel.last_produced = frame
         said[channel.id] = frame
     heard: dict[str, bytes] = dict.fromkeys(said, SILENCE)
+    fed: set[str] = set()
     for bridge in list(fake.bridges.values()):
         members = [cid for cid in bridge.channels if cid in said]
         bridge_play = _playback_frame(fake, bridge.playback_ids)
@@ -75,9 +79,12 @@ def tick(fake: FakeAsterisk) -> None:
                 if bridge_play is not None:
                     others.append(bridge_play)
                 heard[cid] = audio.mix(others) if others else SILENCE
+                if others:
+                    fed.add(cid)
         elif bridge_play is not None:
             for cid in members:
                 heard[cid] = bridge_play
+                fed.add(cid)
         if bridge.recording and bridge.recording in fake.recordings:
             mixed = audio.mix([said[cid] for cid in members]) if members else SILENCE
             fake.record_frame(fake.recordings[bridge.recording], mixed)
@@ -85,12 +92,15 @@ def tick(fake: FakeAsterisk) -> None:
         own = _playback_frame(fake, channel.playback_ids)
         if own is not None:
             heard[channel.id] = own
+            fed.add(channel.id)
         elif channel.moh:
             heard[channel.id] = audio.tone(440, 20, 0.05)
+            fed.add(channel.id)
         if channel.whisper != "none" and channel.snoop_target:
             target = fake.channels.get(channel.snoop_target)
             if target is not None and target.id in heard and channel.id in heard:
                 heard[target.id] = audio.mix([heard[target.id], heard[channel.id]])
+                fed.add(target.id)
     for channel in live:
         if channel.destroyed:
             continue
@@ -102,6 +112,6 @@ def tick(fake: FakeAsterisk) -> None:
                 heard[channel.id] = audio.tone(1000, 20)
             else:
                 fake.record_frame(recording, said[channel.id])
-        channel.hear(heard[channel.id])
+        channel.hear(heard[channel.id], send=channel.id in fed or channel.kind not in MEDIA_KINDS)
     for leg in list(fake.ws_media.values()):
         leg.after_tick()

@@ -226,10 +226,10 @@ class FakeChannel:
             frame += bytes(FRAME_BYTES - len(frame))
         return frame
 
-    def hear(self, frame: bytes) -> None:
-        """Deliver 20 ms to the far party."""
+    def hear(self, frame: bytes, *, send: bool = True) -> None:
+        """Deliver 20 ms to the far party (``send=False``: nothing goes on the wire)."""
         self.last_heard = frame
-        if self.deliver is not None:
+        if self.deliver is not None and send:
             self.deliver(frame)
         self.heard.extend(frame)
         samples = np.frombuffer(frame, dtype="<i2").astype(np.float64)

@@ -210,3 +210,22 @@ async def test_barge_in_stops_sending_within_one_frame(
     assert rtp.stats.sent - sent_at_flush <= 1
     await fake.call(caller_id).hangup()
     await rtp.close()
+
+
+async def test_media_alone_in_its_bridge_gets_no_rtp(
+    fake: FakeAsterisk, client: AriClient, events: tuple[EventListener, EventLog]
+) -> None:
+    """Asterisk sends to the app only while the bridge has audio for it (a peer or a
+    playback): with the caller taken out (as for a voicemail recording) nothing is sent."""
+    _, log = events
+    caller_id, media_id, bridge_id, rtp = await start_call_with_media(fake, client, log, ULAW)
+    leg = fake.rtp_legs[media_id]
+    await fake.wait_until(lambda: leg.sent >= 5, 5)
+    await client.remove_channel(bridge_id, caller_id)
+    sent, ticks = leg.sent, fake.ticks
+    await fake.wait_until(lambda: fake.ticks >= ticks + 10, 5)
+    assert leg.sent <= sent + 1  # at most the frame of the tick in progress
+    await client.add_channel(bridge_id, caller_id)
+    await fake.wait_until(lambda: leg.sent >= sent + 5, 5)
+    await fake.call(caller_id).hangup()
+    await rtp.close()
