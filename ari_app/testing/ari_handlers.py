@@ -200,18 +200,7 @@ class AriHandlers(ChannelHandlers):
     async def record_bridge(self, req: AriRequest) -> Result:
         """POST /bridges/{bridgeId}/record."""
         bridge = self.fake.bridge(req.path["bridgeId"])
-        recording = self.fake.start_recording(
-            bridge,
-            req.get("name"),
-            req.get("format"),
-            max_duration_s=req.number("maxDurationSeconds"),
-            max_silence_s=req.number("maxSilenceSeconds"),
-            if_exists=req.get("ifExists", "fail"),
-            beep=req.flag("beep"),
-            terminate_on=req.get("terminateOn", "none"),
-            app=bridge.app,
-        )
-        return Created({**recording.to_json(), "state": "queued"})
+        return self._record(req, bridge, bridge.app)
 
     # --- endpoints and device states ---------------------------------------------------
 

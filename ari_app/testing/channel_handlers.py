@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ari_app.testing.model import (
     HANGUP_REASONS,
     ChannelKind,
+    FakeBridge,
     FakeChannel,
     FakeError,
 )
@@ -216,8 +217,12 @@ class ChannelHandlers:
         bridge = self.fake.bridges.get(channel.bridge_id or "")
         if bridge is not None and len(bridge.channels) > 1:
             raise FakeError(409, "Channel is currently bridged with other channels")
+        return self._record(req, channel, channel.app)
+
+    def _record(self, req: AriRequest, target: FakeChannel | FakeBridge, app: str | None) -> Result:
+        """Start recording ``target`` as a record request asks; 201 with state ``queued``."""
         recording = self.fake.start_recording(
-            channel,
+            target,
             req.get("name"),
             req.get("format"),
             max_duration_s=req.number("maxDurationSeconds"),
@@ -225,7 +230,7 @@ class ChannelHandlers:
             if_exists=req.get("ifExists", "fail"),
             beep=req.flag("beep"),
             terminate_on=req.get("terminateOn", "none"),
-            app=channel.app,
+            app=app,
         )
         return Created({**recording.to_json(), "state": "queued"})
 

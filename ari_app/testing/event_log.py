@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import TypeVar
 
+from ari_app.ari.client import AriClient
 from ari_app.ari.events import AriEvent
+from ari_app.ari.listener import EventListener
 
 APP = "ari_app"
 """The default Stasis application name."""
@@ -49,3 +53,19 @@ def _attr(obj: object, dotted: str) -> object:
     for part in dotted.split("__"):
         obj = getattr(obj, part)
     return obj
+
+
+@contextlib.asynccontextmanager
+async def listening(
+    client: AriClient, within: float = 5.0
+) -> AsyncIterator[tuple[EventListener, EventLog]]:
+    """An events listener of ``client``'s app, connected, and the log of what it receives."""
+    log = EventLog()
+    listener = EventListener(client, log)
+    await listener.start()
+    try:
+        async with asyncio.timeout(within):
+            await listener.connected.wait()
+        yield listener, log
+    finally:
+        await listener.stop()

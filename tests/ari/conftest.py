@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.listener import EventListener
-from ari_app.testing.event_log import APP, EventLog
+from ari_app.testing.event_log import APP, EventLog, listening
 from ari_app.testing.fake_asterisk import FakeAsterisk
 
 
@@ -36,10 +35,5 @@ async def client(fake: FakeAsterisk) -> AsyncIterator[AriClient]:
 @pytest.fixture
 async def events(client: AriClient) -> AsyncIterator[tuple[EventListener, EventLog]]:
     """A connected events listener and the log of what it received."""
-    log = EventLog()
-    listener = EventListener(client, log)
-    await listener.start()
-    async with asyncio.timeout(5):
-        await listener.connected.wait()
-    yield listener, log
-    await listener.stop()
+    async with listening(client) as connected:
+        yield connected

@@ -16,7 +16,6 @@ replay alone does not pin down, each checked on the fake through real sockets.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from ari_app.ari.errors import AriHttpError, Conflict, UnprocessableEntity
 from ari_app.ari.events import StasisEnd, StasisStart
 from ari_app.ari.listener import EventListener
 from ari_app.testing.dialplan import lab_dialplan, parse_extensions
-from ari_app.testing.event_log import EventLog
+from ari_app.testing.event_log import EventLog, listening
 from ari_app.testing.fake_asterisk import FakeAsterisk
 from ari_app.testing.model import Behaviour
 
@@ -58,13 +57,8 @@ async def client(fake: FakeAsterisk) -> AsyncIterator[AriClient]:
 @pytest.fixture
 async def events(client: AriClient) -> AsyncIterator[tuple[EventListener, EventLog]]:
     """The app's connected events socket and what it received."""
-    log = EventLog()
-    listener = EventListener(client, log)
-    await listener.start()
-    async with asyncio.timeout(5):
-        await listener.connected.wait()
-    yield listener, log
-    await listener.stop()
+    async with listening(client) as connected:
+        yield connected
 
 
 def test_the_shipped_dialplan_file_is_what_the_fake_models() -> None:
