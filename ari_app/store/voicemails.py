@@ -64,7 +64,12 @@ class VoicemailStore:
                 "INSERT INTO voicemails (recording_name, call_id, line, caller, recorded_at, "
                 "expected_duration_s, state, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) "
-                "ON CONFLICT (recording_name) DO NOTHING",
+                # Adopted first (found on Asterisk): the call's own details complete it.
+                "ON CONFLICT (recording_name) DO UPDATE SET "
+                "call_id = COALESCE(call_id, excluded.call_id), "
+                "line = COALESCE(line, excluded.line), "
+                "caller = COALESCE(caller, excluded.caller), "
+                "expected_duration_s = COALESCE(expected_duration_s, excluded.expected_duration_s)",
                 (recording_name, call_id, line, caller, when, expected_duration_s, now, now),
             )
             row = conn.execute(
