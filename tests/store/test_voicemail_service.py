@@ -54,7 +54,7 @@ class Words:
 
     text: str
 
-    async def __call__(self, audio: bytes) -> str:
+    async def __call__(self, wav: bytes) -> str:
         return self.text
 
 
