@@ -1,7 +1,9 @@
 """Whole calls over real loopback sockets: the fake Asterisk, real RTP, real speech.
 
 Each test plays a caller through :class:`~ari_app.simulation.Simulation` and checks the
-outcome, the events, the records and that nothing is left behind on the fake PBX.
+outcome, the events, the records and that nothing is left behind on the fake PBX. These
+are the few calls with real audio and engines; every branch of the session's state
+machine is walked in milliseconds in ``test_session_states.py``.
 """
 
 from __future__ import annotations
@@ -108,75 +110,6 @@ async def test_nobody_answers_then_voicemail_is_saved(sim: Simulation) -> None:
     assert (mine[0].duration_s or 0) > 1.0
     assert mine[0].transcript
     await assert_nothing_left(sim, result.call_id)
-
-
-async def test_after_hours_closed_message_then_voicemail(sim: Simulation) -> None:
-    sim.moment = CLOSED
-    result = await sim.run_call("main", [Say(PERSON), WaitFor(E.VOICEMAIL), Say(MESSAGE)])
-    assert result.outcome == "voicemail"
-    assert result.of(E.RINGING) == []
-    voicemail = result.of(ev.VoicemailStarted)[0]
-    assert voicemail.after_hours is True
-    assert "We open tomorrow, Wednesday, at 8 AM." in voicemail.greeting
-    await assert_nothing_left(sim, result.call_id)
-
-
-async def test_dtmf_zero_hands_off_at_once(sim: Simulation) -> None:
-    call = await sim.place("main")
-    agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, call.channel_id))
-    result = await sim.run_call_on(call, [Press("0")])
-    await agent
-    assert result.of(ev.Handoff)[0].reason == "dtmf_0"
-    assert result.of(E.CALLER_SAID) == []
-    assert result.outcome == "handed_off"
-
-
-async def test_offline_and_busy_members_are_skipped(sim: Simulation) -> None:
-    sim.agents(Behaviour.OFFLINE, "PJSIP/201")
-    call = await sim.place("main")
-    agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, call.channel_id))
-    result = await sim.run_call_on(call, [Press("0")])
-    await agent
-    assert result.of(ev.Ringing)[0].members == ("PJSIP/202",)
-    assert result.of(ev.Ended)[0].agent == "omar"
-
-
-async def test_busy_member_is_skipped(sim: Simulation) -> None:
-    assert sim.fake is not None
-    sim.agents(Behaviour.ANSWER, "PJSIP/202", answer_delay=0.3)
-    first = await sim.place("main", caller_number="+16175550001")
-    agent = asyncio.create_task(sim.wait_event(first.channel_id, E.BRIDGED))
-    first_run = asyncio.create_task(sim.run_call_on(first, [Press("0")]))
-    await agent  # Maya (201) is now on a call: her device is in use
-    second = await sim.place("main", caller_number="+16175550002")
-    second_agent = asyncio.create_task(agent_hangs_up_when_bridged(sim, second.channel_id))
-    result = await sim.run_call_on(second, [Press("0")])
-    await second_agent
-    assert "PJSIP/201" not in result.of(ev.Ringing)[0].members
-    assert result.of(ev.Ended)[0].agent == "omar"
-    await first.hangup()
-    assert (await first_run).outcome == "handed_off"
-
-
-@pytest.mark.parametrize(
-    ("moment_event", "expected"),
-    [
-        (E.ANSWERED, "abandoned"),  # while we speak the greeting
-        (E.RINGING, "abandoned"),  # while agents ring
-        (E.WHISPER, "abandoned"),  # during the whisper
-    ],
-)
-async def test_caller_hangs_up(sim: Simulation, moment_event: E, expected: str) -> None:
-    if moment_event is E.RINGING:
-        sim.agents(Behaviour.NO_ANSWER, "PJSIP/201", "PJSIP/202")
-    call = await sim.place("main")
-    if moment_event is not E.ANSWERED:
-        await call.send_dtmf("0")
-    await sim.wait_event(call.channel_id, moment_event)
-    await call.hangup()
-    result = await sim.wait_ended(call.channel_id)
-    assert result.outcome == expected
-    await assert_nothing_left(sim, call.channel_id)
 
 
 async def test_caller_hangs_up_during_voicemail_keeps_the_message(sim: Simulation) -> None:

@@ -163,6 +163,7 @@ async def test_after_hours_goes_to_voicemail_without_ringing(r: Rig) -> None:
     await leave_message(r, call.channel_id)
     await r.ended(call)
     assert started.after_hours is True
+    assert "We open tomorrow, Wednesday, at 8 AM." in started.greeting
     assert r.of(call.channel_id, ev.Ringing) == []
 
 
@@ -259,3 +260,48 @@ async def test_reconcile_keeps_channels_asterisk_still_has(r: Rig) -> None:
     assert session.inbox.gone == set()
     await call.hangup()
     assert (await r.ended(call)).outcome == "abandoned"
+
+
+async def test_offline_members_are_not_rung(r: Rig) -> None:
+    r.fake.configure_endpoint("PJSIP/201", Behaviour.OFFLINE)
+    call = await r.call(turns=[None])
+    answered = await r.event(call.channel_id, ev.AgentAnswered)
+    await r.event(call.channel_id, ev.Bridged)
+    await r.fake.hangup_from_party(answered.channel)
+    ended = await r.ended(call)
+    assert r.of(call.channel_id, ev.Ringing)[0].members == ("PJSIP/202",)
+    assert ended.agent == "omar"
+
+
+async def test_a_member_already_on_a_call_is_skipped(r: Rig) -> None:
+    r.fake.configure_endpoint("PJSIP/202", Behaviour.OFFLINE)
+    first = await r.call(turns=[None])
+    maya = await r.event(first.channel_id, ev.AgentAnswered)
+    await r.event(first.channel_id, ev.Bridged)  # Maya (201) is now talking
+    r.fake.configure_endpoint("PJSIP/202", Behaviour.ANSWER, 0.01)
+    second = await r.call(turns=[None])
+    omar = await r.event(second.channel_id, ev.AgentAnswered)
+    await r.event(second.channel_id, ev.Bridged)
+    assert "PJSIP/201" not in r.of(second.channel_id, ev.Ringing)[0].members
+    assert (maya.agent, omar.agent) == ("maya", "omar")
+    for call, leg in ((first, maya.channel), (second, omar.channel)):
+        await r.fake.hangup_from_party(leg)
+        assert (await r.ended(call)).outcome == "handed_off"
+
+
+@pytest.mark.parametrize("moment", [ev.Ringing, ev.Whisper])
+async def test_caller_hangs_up_while_people_are_involved(
+    r: Rig, moment: type[ev.CallEvent]
+) -> None:
+    """Nothing is left behind: agent legs, whisper media and bridges all go."""
+    if moment is ev.Ringing:
+        for endpoint in ("PJSIP/201", "PJSIP/202"):
+            r.fake.configure_endpoint(endpoint, Behaviour.MANUAL)
+    else:
+        r.whisper_gate = asyncio.Event()
+    call = await r.call(turns=[None])
+    await r.event(call.channel_id, moment)
+    await call.hangup()
+    ended = await r.ended(call)
+    assert ended.outcome == "abandoned"
+    assert r.left_behind(call.channel_id) == []
