@@ -28,6 +28,7 @@ from ari_app.ari.listener import EventListener
 from ari_app.ari.models import Channel
 from ari_app.asr.domain import build_domain_model, knowledge_texts
 from ari_app.asr.engines import get_engine
+from ari_app.asr.hints import business_words
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.vosk_engine import VoskEngine
 from ari_app.call.events import CallEventListener
@@ -99,20 +100,39 @@ def speech_texts(config: Config) -> dict[tuple[str, int], list[str]]:
 
 
 async def build_speech(config: Config, cache_dir: Path) -> SpeechKit:
-    """Load the recognition engine (with the knowledge base as its domain) in a thread."""
+    """Load the recognition engine and the lines' voices in a thread.
+
+    Whisper may get the knowledge base's names as its prompt (``whisper_prompt``);
+    pocketsphinx and vosk get the knowledge base as their domain model.
+    """
     texts: list[str] = []
     for line in config.lines.values():
         texts += knowledge_texts(config.config_dir, line.ai_agent.knowledge_base)
     speech = config.app.speech
     vosk = Path(speech.vosk_model) if speech.vosk_model else None
+    whisper = Path(speech.whisper_model) if speech.whisper_model else None
+    language = next(iter(config.lines.values())).language if config.lines else "en"
 
     def load() -> SpeechKit:
-        domain = build_domain_model(texts, cache_dir / "asr")
-        engine = get_engine(speech.asr_engine, vosk_model=vosk, domain=domain)
+        domain = None
+        if speech.asr_engine != "whisper":
+            domain = build_domain_model(texts, cache_dir / "asr")
+        engine = get_engine(
+            speech.asr_engine,
+            vosk_model=vosk,
+            domain=domain,
+            whisper_model=whisper,
+            workers=speech.asr_workers,
+            threads=speech.asr_threads,
+            prompt=business_words(texts) if speech.whisper_prompt else "",
+            language=language,
+        )
         band = {"narrow": True, "wide": False, "auto": None}[speech.caller_band]
         if config.app.media.format == "ulaw":
             band = True  # 8 kHz on the wire: nothing above 4 kHz, whatever the caller has
-        return SpeechKit(engine, cache_dir / "tts", narrowband=band)
+        kit = SpeechKit(engine, cache_dir / "tts", narrowband=band)
+        kit.load_voices(line.ai_agent.voice for line in config.lines.values())
+        return kit
 
     return await asyncio.to_thread(load)
 
@@ -298,7 +318,10 @@ async def start_runtime(
         await voicemail.start(wait=False)  # catches up in the background: calls come first
     speech_settings = config.app.speech
     endpointer = EndpointerSettings(
-        end_silence_ms=speech_settings.end_silence_ms, no_input_ms=speech_settings.no_input_ms
+        end_silence_ms=speech_settings.end_silence_ms,
+        no_input_ms=speech_settings.no_input_ms,
+        speculate_ms=speech_settings.speculate_ms,
+        vad=speech_settings.vad,
     )
     services = CallServices(
         ari=ari,
@@ -322,8 +345,20 @@ async def start_runtime(
 
 
 async def _voicemail_transcriber(config: Config) -> EngineTranscriber:
-    """Voicemail is free speech (names, numbers): transcribe it with the general model, not
-    the knowledge-base domain model the calls listen with."""
+    """Voicemail is free speech (names, numbers): Whisper transcribes it with the calls'
+    shared model (long messages in pieces); pocketsphinx and vosk use their general model,
+    not the knowledge-base domain model the calls listen with."""
+    speech = config.app.speech
+    if speech.asr_engine == "whisper":
+        whisper = Path(speech.whisper_model) if speech.whisper_model else None
+        engine = await asyncio.to_thread(
+            get_engine,
+            "whisper",
+            whisper_model=whisper,
+            workers=speech.asr_workers,
+            threads=speech.asr_threads,
+        )
+        return EngineTranscriber(engine)
     if config.app.speech.asr_engine == "pocketsphinx":
         return EngineTranscriber(await asyncio.to_thread(PocketsphinxEngine))
     vosk = Path(config.app.speech.vosk_model or "")

@@ -10,22 +10,46 @@ from ari_app.asr.base import AsrError, RecognizerEngine
 from ari_app.asr.domain import DomainModel
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.vosk_engine import VoskEngine
+from ari_app.asr.whisper_engine import WhisperEngine
 
-ENGINE_NAMES: Final = ("pocketsphinx", "vosk")
+ENGINE_NAMES: Final = ("whisper", "pocketsphinx", "vosk")
 
 _engines: dict[tuple[str, str], RecognizerEngine] = {}
 _lock = threading.Lock()
 
 
 def get_engine(
-    name: str, *, vosk_model: Path | None = None, domain: DomainModel | None = None
+    name: str,
+    *,
+    vosk_model: Path | None = None,
+    domain: DomainModel | None = None,
+    whisper_model: Path | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    prompt: str | None = None,
+    language: str = "en",
 ) -> RecognizerEngine:
     """The shared engine ``name`` (blocking on first use: loads the model).
 
-    Pocketsphinx uses ``domain`` as its language model (the engine is shared and its
-    domain replaced when it changes); vosk needs ``vosk_model`` and restricts itself to the
+    Whisper loads ``whisper_model`` (default: the packaged tiny.en) with ``workers``
+    decodes at once of ``threads`` CPU threads each, and ``prompt`` (words of the
+    business) as preceding text (None keeps the engine's prompt, "" clears it).
+    Pocketsphinx uses ``domain`` as its language model (the engine is shared and its domain
+    replaced when it changes); vosk needs ``vosk_model`` and restricts itself to the
     domain's sentences when ``domain`` is given.
     """
+    if name == "whisper":
+        key = (name, str(whisper_model.resolve()) if whisper_model else "")
+        with _lock:
+            engine = _engines.get(key)
+            if engine is None:
+                engine = _engines[key] = WhisperEngine(
+                    whisper_model, workers=workers, threads=threads, language=language
+                )
+        assert isinstance(engine, WhisperEngine)
+        if prompt is not None:
+            engine.set_prompt(prompt)
+        return engine
     if name == "pocketsphinx":
         with _lock:
             engine = _engines.get((name, ""))

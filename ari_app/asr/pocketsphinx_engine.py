@@ -12,7 +12,11 @@ as background) measurably lowers the word error rate on narrow-band speech: on A
 stock prompts from about 60 % to 45 %, see BENCHMARKS.md. Streams fed 8 kHz audio do this
 by default; with ``detect_band`` 16 kHz streams do it when their speech shows no energy
 above 4 kHz (slin16 upsampled from a ulaw caller). The fill noise runs on from utterance
-to utterance.
+to utterance within a stream.
+
+Nothing carries over from one call to another: every stream starts its fill noise at the
+same place and its cepstral mean from the engine's fixed starting mean for its band, so a
+call's words never depend on which pooled decoder it got or what other calls said.
 
 pocketsphinx's Python binding keeps the GIL while decoding: streams in several threads do
 not block the event loop for long (about a millisecond per 20 ms frame) but share one core.
@@ -55,6 +59,8 @@ _DECIDE_POWER: Final = 5 * 1000.0**2
 """Speech energy needed (about five loud frames) before the band decision is taken."""
 _MAX_PENDING: Final = MODEL_RATE // 2
 """Samples a 16 kHz stream holds back at most while it finds out its band."""
+_DIGITAL_SILENCE: Final = 32
+"""Peak sample value at or below which audio is silence (no microphone is this quiet)."""
 _FILLERS: Final = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]"})
 
 
@@ -102,8 +108,7 @@ class PocketsphinxEngine:
         self._idle: list[tuple[Decoder, bool | None]] = []
         """Idle decoders with the band (narrow?) of their last stream; None: never used."""
         self._cmn: dict[bool, str] = {True: NARROWBAND_CMN}
-        self.noise_position = 0
-        """Where in the fill-noise loop the next stream starts (the noise floor runs on)."""
+        """Fixed starting cepstral mean per band (narrow-band measured; wideband the model's)."""
 
     @property
     def domain(self) -> DomainModel | None:
@@ -149,10 +154,6 @@ class PocketsphinxEngine:
             self._cmn.setdefault(False, decoder.get_cmn(False))
         return (decoder, None), generation
 
-    def _remember_cmn(self, narrowband: bool, cmn: str) -> None:
-        """Keep the cepstral mean of the last utterance to start new streams from."""
-        self._cmn[narrowband] = cmn
-
     def _give_back(self, decoder: Decoder, generation: int, narrowband: bool | None) -> None:
         with self._lock:
             if generation == self._generation:
@@ -174,11 +175,13 @@ class PocketsphinxEngine:
         if narrowband is None:
             narrowband = sample_rate == 8000 or auto
         (decoder, _), generation = self._checkout(narrowband)
+        # A pooled decoder's feature state (its running cepstral mean and the frames behind
+        # it) is reset, then every stream starts from the engine's fixed mean for its band:
+        # a new call never inherits another call's channel, and which decoder a call gets
+        # does not change its words.
+        decoder.reinit_feat()
         cmn = self._cmn.get(narrowband)
         if cmn is not None:
-            # Every stream starts from the engine's mean for its band, not from whatever a
-            # pooled decoder adapted to on its previous caller: a new call never inherits
-            # another call's channel, and which decoder a call gets does not change results.
             decoder.set_cmn(cmn)
         return PocketsphinxStream(
             self,
@@ -209,9 +212,9 @@ class PocketsphinxStream:
         self._engine = engine
         self._narrowband = narrowband
         self._noise_level = noise_level
-        # Continue the engine's noise floor: restarting the loop at the same place for
-        # every utterance measurably raised word errors (15 % against 11 %).
-        self._noise_at = engine.noise_position
+        # The noise floor runs on from utterance to utterance within the call: restarting
+        # the loop for every utterance measurably raised word errors (15 % against 11 %).
+        self._noise_at = 0
         self._detect_band = detect_band
         self._band_known = not detect_band
         self._pending: list[npt.NDArray[np.int16]] = []
@@ -224,6 +227,8 @@ class PocketsphinxStream:
         self._resampler: Any = None
         self._in_utt = False
         self._samples = 0
+        self._heard = False
+        """Whether this utterance had any sound above digital silence."""
         self._since_partial = 0
         self._partial = ""
 
@@ -281,7 +286,6 @@ class PocketsphinxStream:
             noise = _highband_noise()
             idx = (self._noise_at + np.arange(len(samples))) % len(noise)
             self._noise_at = int(idx[-1]) + 1
-            self._engine.noise_position = self._noise_at
             mixed = samples.astype(np.float32) + self._noise_level * noise[idx]
             samples = np.clip(mixed, -32768, 32767)
         return np.asarray(samples, dtype="<i2").tobytes()
@@ -322,6 +326,8 @@ class PocketsphinxStream:
         count = len(pcm) // 2
         self._samples += count
         self._since_partial += count
+        if count and not self._heard:
+            self._heard = int(np.abs(np.frombuffer(pcm, dtype="<i2")).max()) > _DIGITAL_SILENCE
         if self._since_partial < _PARTIAL_EVERY_S * self._rate:
             return None
         self._since_partial = 0
@@ -347,9 +353,10 @@ class PocketsphinxStream:
         self._resampler = None
         self._samples = self._since_partial = 0
         self._partial = ""
+        heard, self._heard = self._heard, False
         hyp = decoder.hyp()
-        text = _clean(hyp.hypstr if hyp is not None else "")
-        self._engine._remember_cmn(self._narrowband, decoder.get_cmn(False))
+        # Digital silence holds no words (the decoder alone may "hear" one in the fill noise).
+        text = _clean(hyp.hypstr if hyp is not None else "") if heard else ""
         words = tuple(
             WordTiming(
                 word=seg.word.split("(", 1)[0].lower(),

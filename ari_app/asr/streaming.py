@@ -56,6 +56,18 @@ class AsyncRecognizer:
         """Recognise a frame of PCM; returns a partial result when the text changed."""
         return await self._run(self._stream.accept, pcm)
 
+    async def speculate(self) -> None:
+        """Start decoding the audio so far (engines that can; others ignore it)."""
+        method = getattr(self._stream, "speculate", None)
+        if method is not None:
+            await self._run(method)
+
+    async def discard(self) -> None:
+        """The caller went on: drop the speculative decode."""
+        method = getattr(self._stream, "discard", None)
+        if method is not None:
+            await self._run(method)
+
     async def finish(self) -> Recognition:
         """End the utterance and return the final result."""
         return await self._run(self._stream.finish)

@@ -68,6 +68,8 @@ _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _BLOCK_START = re.compile(r"^(?:[-*#>|]|\d+[.)]\s)")
 _PHONE = re.compile(r"\b(\d{3})[ .-](\d{3})[ .-](\d{4})\b")
+_DIGIT_GROUPS = re.compile(r"\b\d{3,}(?:-\d{3,})+\b")
+"""Hyphen-joined digit groups ("617-5550199", as Whisper writes numbers read digit by digit)."""
 
 
 def number_words(n: int) -> str:
@@ -129,6 +131,9 @@ def normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     text = _THOUSANDS.sub("", text)
     text = _PHONE.sub(lambda m: " " + _digits("".join(m.groups()), spell=True) + " ", text)
+    text = _DIGIT_GROUPS.sub(
+        lambda m: " " + _digits(m.group(0).replace("-", ""), spell=True) + " ", text
+    )
     text = _MONEY.sub(_money, text)
     text = _TIME.sub(_time, text)
     text = _ORDINAL.sub(lambda m: f" {ordinal_words(int(m.group(1)))} ", text)

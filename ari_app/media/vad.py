@@ -1,14 +1,16 @@
-"""Voice activity detection on telephone audio frames with webrtcvad.
+"""Voice activity detection on telephone audio frames: the choice of detector, and webrtcvad.
 
-:class:`VoiceActivityDetector` answers "is this 10/20/30 ms frame speech?"; the decision
-of when an utterance starts and ends lives in :mod:`ari_app.media.endpointer`, which takes
-these per-frame answers and frame durations and never reads a clock.
+A detector answers "is this 20 ms frame speech?"; the decision of when an utterance starts
+and ends lives in :mod:`ari_app.media.endpointer`, which takes these per-frame answers and
+frame durations and never reads a clock. :func:`make_vad` builds the configured detector:
+Silero (the default, :mod:`ari_app.media.silero_vad`) or webrtcvad
+(:class:`VoiceActivityDetector`, light but fooled by steady background noise).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Sequence
+from typing import Final, Literal, Protocol
 
 import webrtcvad
 
@@ -16,6 +18,33 @@ VAD_RATES: Final = (8000, 16000, 32000, 48000)
 """Sample rates in Hertz webrtcvad accepts."""
 VAD_FRAME_MS: Final = (10, 20, 30)
 """Frame durations in milliseconds webrtcvad accepts."""
+VAD_KINDS: Final = ("silero", "webrtc")
+VadKind = Literal["silero", "webrtc"]
+
+
+class FrameVad(Protocol):
+    """A per-stream voice activity detector (holds the stream's state)."""
+
+    frame_bytes: int
+
+    def is_speech(self, frame: bytes) -> bool:
+        """Whether one frame is speech (blocking)."""
+
+    async def classify(self, frames: Sequence[bytes]) -> list[bool]:
+        """Whether each frame is speech, without blocking the event loop."""
+
+
+def make_vad(
+    kind: VadKind, sample_rate: int, *, frame_ms: int = 20, aggressiveness: int = 2
+) -> FrameVad:
+    """The ``kind`` detector for one stream (Silero loads its shared model on first use)."""
+    if kind == "silero":
+        from ari_app.media.silero_vad import SileroVad  # noqa: PLC0415
+
+        return SileroVad(sample_rate, frame_ms=frame_ms)
+    if kind == "webrtc":
+        return VoiceActivityDetector(sample_rate, aggressiveness=aggressiveness, frame_ms=frame_ms)
+    raise ValueError(f"unknown VAD {kind!r}; known: {', '.join(VAD_KINDS)}")
 
 
 class VoiceActivityDetector:
@@ -59,6 +88,10 @@ class VoiceActivityDetector:
             self._warmup_frames -= 1
             return False
         return speech
+
+    async def classify(self, frames: Sequence[bytes]) -> list[bool]:
+        """:meth:`is_speech` of each frame (microseconds of work: runs inline)."""
+        return [self.is_speech(frame) for frame in frames]
 
 
 class FrameSplitter:

@@ -12,19 +12,15 @@ same process (espeak can be initialised once). Output (22050 Hz) is resampled wi
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import ctypes
 import logging
-import threading
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, Final
 
-from ari_app.asr.text import split_sentences
 from ari_app.media.codecs import resample
-from ari_app.tts.base import AudioChunk, TtsError, VoiceSettings
-from ari_app.tts.cache import AudioCache
+from ari_app.media.workers import single_worker
+from ari_app.tts.base import TtsError, VoiceSettings
+from ari_app.tts.sentences import SentenceSynthesizer
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +28,6 @@ ESPEAK_RATE: Final = 22050
 """Sample rate in Hertz of espeak-ng's output."""
 _BUFFER_MS: Final = 200
 
-_executor_lock = threading.Lock()
-_executor: concurrent.futures.ThreadPoolExecutor | None = None
 # Touched only on the worker thread:
 _espeak: Any = None
 _rate = ESPEAK_RATE
@@ -43,13 +37,7 @@ _voices: dict[str, str] = {}
 
 def _worker() -> concurrent.futures.ThreadPoolExecutor:
     """The process's single TTS thread."""
-    global _executor  # noqa: PLW0603
-    with _executor_lock:
-        if _executor is None:
-            _executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="tts-espeak"
-            )
-        return _executor
+    return single_worker("tts-espeak")
 
 
 def _on_audio(wav: Any, count: int, _events: Any) -> int:
@@ -107,50 +95,19 @@ def synthesize_blocking(text: str, settings: VoiceSettings) -> bytes:
     return resample(pcm, _rate, settings.sample_rate)
 
 
-class EspeakSynthesizer:
+class EspeakSynthesizer(SentenceSynthesizer):
     """The espeak-ng :class:`~ari_app.tts.base.Synthesizer`, with an optional disk cache."""
 
     name = "espeak-ng"
 
-    def __init__(self, settings: VoiceSettings | None = None, cache_dir: Path | None = None):
-        """Speak with ``settings``; cache audio under ``cache_dir`` when given."""
-        self.settings = settings or VoiceSettings()
-        self._cache = AudioCache(cache_dir, self.name) if cache_dir is not None else None
+    def make(self, text: str) -> bytes:
+        """Blocking: one sentence from libespeak-ng (on the TTS worker)."""
+        return synthesize_blocking(text, self.settings)
 
-    def _sentence(self, text: str) -> bytes:
-        """Blocking: one sentence from the cache or the engine (runs on the TTS worker)."""
-        if self._cache is not None:
-            cached = self._cache.get(text, self.settings)
-            if cached:
-                return cached
-        pcm = synthesize_blocking(text, self.settings)
-        if self._cache is not None and pcm:
-            self._cache.put(text, self.settings, pcm)
-        return pcm
+    def executor(self) -> concurrent.futures.Executor:
+        """The process's single espeak-ng thread."""
+        return _worker()
 
     def check_voice(self) -> None:
         """Blocking: raise :class:`TtsError` now if the configured voice does not exist."""
         _worker().submit(_voice_id, self.settings.voice).result()
-
-    async def _submit(self, text: str) -> bytes:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_worker(), self._sentence, text)
-
-    async def synthesize(self, text: str) -> bytes:
-        """All of ``text`` as one block of PCM."""
-        return b"".join([chunk.pcm async for chunk in self.stream(text)])
-
-    async def stream(self, text: str) -> AsyncIterator[AudioChunk]:
-        """Sentence by sentence: all are queued at once, each is yielded as soon as it is made.
-
-        Stopping early (barge-in) cancels the sentences not yet started.
-        """
-        sentences = split_sentences(text)
-        futures = [asyncio.ensure_future(self._submit(s)) for s in sentences]
-        try:
-            for sentence, future in zip(sentences, futures, strict=True):
-                pcm = await future
-                yield AudioChunk(sentence, pcm, self.settings.sample_rate)
-        finally:
-            for future in futures:
-                future.cancel()

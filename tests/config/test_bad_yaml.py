@@ -35,8 +35,8 @@ CASES = [
     Case(
         "unknown-key-typo",
         "lines.yaml",
-        "      voice: en-us",
-        "      voise: en-us",
+        "      voice: piper",
+        "      voise: piper",
         "voise:",
         "unknown key 'voise' (did you mean 'voice'?)",
     ),
@@ -315,7 +315,7 @@ def test_all_errors_of_a_file_are_listed_at_once(config_dir: Path) -> None:
     text = path.read_text()
     text = text.replace("America/New_York", "Mars/Olympus")
     text = text.replace("rate: 165", "rate: 5")
-    text = text.replace("      voice: en-us", "      voise: en-us")
+    text = text.replace("      voice: piper", "      voise: piper")
     text = text.replace("      max_seconds: 120", "      max_seconds: 120\n      max_seconds: 9")
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:

@@ -10,8 +10,10 @@ import pytest
 from ari_app.asr.domain import DomainModel, build_domain_model
 from ari_app.asr.evaldata import caller_questions, domain_corpus
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
+from ari_app.asr.whisper_engine import WhisperEngine
 from ari_app.tts.base import VoiceSettings
 from ari_app.tts.espeak import EspeakSynthesizer
+from ari_app.tts.piper import PiperSynthesizer
 
 HANDOFF_PHRASES = ["refund", "complaint", "cancel my appointment"]
 
@@ -56,3 +58,22 @@ def domain_engine(domain_model: DomainModel) -> PocketsphinxEngine:
 def general_engine() -> PocketsphinxEngine:
     """Pocketsphinx with the wheel's general English model."""
     return PocketsphinxEngine()
+
+
+@pytest.fixture(scope="session")
+def whisper_engine() -> WhisperEngine:
+    """Whisper tiny.en from its package, loaded once for the session."""
+    return WhisperEngine()
+
+
+@pytest.fixture(scope="session")
+def piper_questions_16k(questions: list[str], tts_cache: Path) -> dict[str, bytes]:
+    """A dozen questions spoken by the Piper voice at 16 kHz (once per session)."""
+    chosen = [q for q in questions if "Cigna" in q or "park" in q or "Saturday" in q]
+    chosen += [q for q in questions[:10] if q not in chosen]
+    synth = PiperSynthesizer(VoiceSettings(voice="piper", sample_rate=16000), tts_cache)
+
+    async def make() -> list[bytes]:
+        return [await synth.synthesize(q) for q in chosen]
+
+    return dict(zip(chosen, asyncio.run(make()), strict=True))

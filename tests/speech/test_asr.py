@@ -118,7 +118,10 @@ def test_domain_model_wer_on_espeak_questions_at_8k(
 ) -> None:
     pairs = [(q, recognise_pcm(domain_engine, a, 8000).text) for q, a in question_audio_8k.items()]
     score = corpus_wer(pairs)
-    assert score.wer <= 0.15, (score, [p for p in pairs if normalise(p[0]) != p[1]])
+    # Each question is a new call: it starts from the engine's fixed cepstral mean and fill
+    # noise, never from what the previous caller left (about 15 %; it was 11 % when calls
+    # inherited each other's adaptation, which made results depend on other calls).
+    assert score.wer <= 0.18, (score, [p for p in pairs if normalise(p[0]) != p[1]])
 
 
 def test_say_then_transcribe_keeps_content_words(
@@ -220,10 +223,23 @@ async def test_concurrent_calls_share_the_engine(
                 await rec.feed(audio[at : at + 320])
             return (await rec.finish()).text
 
+    alone = [await call(t) for t in texts]
     heard = await asyncio.gather(*(call(t) for t in texts))
     assert "park" in heard[0]
     assert "cigna" in heard[1]
     assert "refund" in heard[2]
+    assert list(heard) == alone  # what other calls do never changes a call's words
+
+
+def test_a_call_hears_the_same_whatever_other_calls_said(
+    domain_model: DomainModel, question_audio_8k: dict[str, bytes]
+) -> None:
+    engine = PocketsphinxEngine(domain_model)
+    audio = question_audio_8k["Do you accept Cigna?"]
+    first = recognise_pcm(engine, audio, 8000).text
+    for other in list(question_audio_8k.values())[:6]:  # other callers, other channels
+        recognise_pcm(engine, other, 8000)
+    assert recognise_pcm(engine, audio, 8000).text == first
 
 
 def test_domain_model_is_rebuilt_only_when_text_changes(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ import pytest
 
 from ari_app.asr.audio import read_wav_at
 from ari_app.asr.evaldata import stock_prompts
+from ari_app.asr.noise import noisy
 from ari_app.media.codecs import resample
 from ari_app.media.endpointer import Endpointer, EndpointerSettings, EndpointEvent
-from ari_app.media.vad import FrameSplitter, VoiceActivityDetector
+from ari_app.media.vad import FrameSplitter, VadKind, VoiceActivityDetector, make_vad
 
 FRAME_MS = 20
 
@@ -20,13 +21,24 @@ def onset_ms(pcm: bytes, rate: int, threshold: int = 500) -> int:
     return int(np.argmax(samples > threshold)) * 1000 // rate
 
 
-def barge_in_delay_ms(speech: bytes, rate: int, lead_ms: int = 1000) -> int:
+def barged(kind: VadKind, pcm: bytes, rate: int = 16000) -> bool:
+    """Whether the endpointer, fed by the ``kind`` VAD, flags a barge-in on ``pcm``."""
+    vad = make_vad(kind, rate)
+    ep = Endpointer(EndpointerSettings(barge_in_ms=60))
+    ep.playing = True
+    frames = FrameSplitter(vad.frame_bytes).push(pcm)
+    return any(EndpointEvent.BARGE_IN in ep.process(vad.is_speech(f), FRAME_MS) for f in frames)
+
+
+def barge_in_delay_ms(
+    speech: bytes, rate: int, lead_ms: int = 1000, kind: VadKind = "webrtc"
+) -> int:
     """Play silence (with line noise) then ``speech``; ms from onset to the BARGE_IN event."""
     rng = np.random.default_rng(7)
     noise = (rng.standard_normal(rate * lead_ms // 1000) * 30).astype("<i2").tobytes()
     audio = noise + speech
     onset = lead_ms + onset_ms(speech, rate)
-    vad = VoiceActivityDetector(rate, aggressiveness=2, frame_ms=FRAME_MS)
+    vad = make_vad(kind, rate, frame_ms=FRAME_MS)
     ep = Endpointer(EndpointerSettings(barge_in_ms=60))
     ep.playing = True
     for frame in FrameSplitter(vad.frame_bytes).push(audio):
@@ -73,3 +85,32 @@ def test_frame_splitter_keeps_the_remainder() -> None:
     splitter = FrameSplitter(4)
     assert list(splitter.push(b"abcdef")) == [b"abcd"]
     assert list(splitter.push(b"gh")) == [b"efgh"]
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_silero_flags_barge_in_within_100ms_on_recorded_prompts(rate: int) -> None:
+    delays = []
+    for prompt in stock_prompts()[:8]:
+        speech = read_wav_at(prompt.path, rate)
+        delays.append(barge_in_delay_ms(speech, rate, kind="silero"))
+    assert max(delays) <= 100, delays
+    assert min(delays) >= -20, delays
+
+
+def test_silero_ignores_steady_noise_that_fools_webrtcvad() -> None:
+    rng = np.random.default_rng(20261201)
+    clips = [read_wav_at(p.path, 8000) for p in stock_prompts()[:8]]
+    noise = [resample(noisy(c, 8000, rng, speech=False), 8000, 16000) for c in clips]
+    speech = [resample(noisy(c, 8000, rng), 8000, 16000) for c in clips]
+    assert sum(barged(kind="silero", pcm=n) for n in noise) == 0
+    assert sum(barged(kind="webrtc", pcm=n) for n in noise) >= 6
+    assert all(barged(kind="silero", pcm=s) for s in speech)
+
+
+async def test_silero_classifies_off_the_event_loop() -> None:
+    vad = make_vad("silero", 16000)
+    speech = read_wav_at(stock_prompts()[0].path, 16000)
+    frames = list(FrameSplitter(vad.frame_bytes).push(b"\0\0" * 8000 + speech))
+    decisions = await vad.classify(frames)
+    assert not any(decisions[:20])
+    assert sum(decisions) > len(frames) // 3

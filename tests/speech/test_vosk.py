@@ -83,5 +83,5 @@ def test_bad_model_dir_and_engine_name(tmp_path: Path) -> None:
         VoskEngine(tmp_path)
     with pytest.raises(AsrError, match="needs a model directory"):
         get_engine("vosk")
-    with pytest.raises(AsrError, match="unknown recognition engine 'whisper'"):
-        get_engine("whisper")
+    with pytest.raises(AsrError, match="unknown recognition engine 'kaldi'"):
+        get_engine("kaldi")

@@ -1,7 +1,8 @@
 """``ari-app transcribe FILE.wav``: recognise a recording with the local engines, print the text.
 
-Any rate and channel count is accepted. Audio with no energy above 4 kHz (telephone speech
-stored at a higher rate) is recognised as 8 kHz narrow-band audio, which suits it better.
+Whisper by default; ``--engine pocketsphinx`` or ``vosk`` with a domain model from the
+knowledge base. Any rate and channel count is accepted. Audio with no energy above 4 kHz
+(telephone speech stored at a higher rate) is recognised as 8 kHz narrow-band audio.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ def register(sub: Any) -> None:
     """Add the ``transcribe`` command."""
     parser = sub.add_parser("transcribe", help="print the words spoken in a WAV file")
     parser.add_argument("file", type=Path, metavar="FILE.wav", help="any rate, any channels")
-    parser.add_argument("--engine", choices=ENGINE_NAMES, default="pocketsphinx")
+    parser.add_argument("--engine", choices=ENGINE_NAMES, default="whisper")
     parser.add_argument("--vosk-model", type=Path, default=None, help="vosk model directory")
+    parser.add_argument(
+        "--whisper-model", type=Path, default=None, help="CTranslate2 Whisper model directory"
+    )
     parser.add_argument(
         "-c",
         "--config",
         type=Path,
         default=Path("config"),
-        help="config folder whose knowledge/ text makes the domain model (default: config)",
+        help="config folder whose knowledge/ text makes the domain model of pocketsphinx "
+        "and vosk (default: config)",
     )
     parser.add_argument(
         "--domain-text",
@@ -51,7 +56,7 @@ def register(sub: Any) -> None:
 
 
 def _domain(args: argparse.Namespace) -> DomainModel | None:
-    if args.no_domain:
+    if args.no_domain or args.engine == "whisper":
         return None
     texts = [p.read_text(encoding="utf-8") for p in args.domain_text]
     if (args.config / "knowledge").is_dir():
@@ -77,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         pcm, rate = read_wav(args.file)
         domain = _domain(args)
-        engine = get_engine(args.engine, vosk_model=args.vosk_model, domain=domain)
+        engine = get_engine(
+            args.engine, vosk_model=args.vosk_model, domain=domain, whisper_model=args.whisper_model
+        )
         target = 8000 if narrowband(pcm, rate) else 16000
         result = recognise_pcm(engine, resample(pcm, rate, target), target)
     except (AsrError, OSError, UnicodeDecodeError) as exc:

@@ -1,0 +1,142 @@
+"""Whisper recognition on real audio: recorded prompts, Piper speech over mu-law, long audio,
+speculation, concurrent streams and voicemail transcripts."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import wave
+
+import numpy as np
+import pytest
+
+from ari_app.asr.audio import read_wav_at
+from ari_app.asr.evaldata import Prompt, domain_corpus, stock_prompts
+from ari_app.asr.hints import business_words
+from ari_app.asr.noise import telephone
+from ari_app.asr.offline import recognise_pcm
+from ari_app.asr.streaming import AsyncRecognizer
+from ari_app.asr.text import normalise
+from ari_app.asr.wer import corpus_wer
+from ari_app.asr.whisper_engine import MAX_PIECE_S, WhisperEngine, split_long
+from ari_app.voicemail.transcribe import EngineTranscriber
+
+PAUSE = b"\0\0" * (8000 // 2)
+"""Half a second of silence at 8 kHz."""
+
+
+@pytest.fixture(scope="module")
+def prompts() -> list[Prompt]:
+    """The first dozen recorded prompts."""
+    return stock_prompts()[:12]
+
+
+def test_recorded_prompts_at_8k(whisper_engine: WhisperEngine, prompts: list[Prompt]) -> None:
+    pairs = [
+        (p.text, recognise_pcm(whisper_engine, read_wav_at(p.path, 8000), 8000).text)
+        for p in prompts
+    ]
+    assert corpus_wer(pairs).wer <= 0.08, pairs
+    assert all(hyp == hyp.lower() and "," not in hyp for _, hyp in pairs)
+
+
+def test_piper_speech_over_mulaw(
+    whisper_engine: WhisperEngine, piper_questions_16k: dict[str, bytes]
+) -> None:
+    heard = {
+        q: recognise_pcm(whisper_engine, telephone(a), 8000).text
+        for q, a in piper_questions_16k.items()
+    }
+    assert "park" in heard["Where do I park?"]
+    assert "saturday" in heard["What are your hours on Saturday?"]
+    assert corpus_wer(heard.items()).wer <= 0.15, heard
+
+
+def test_business_words_are_the_names_in_the_knowledge_base() -> None:
+    words = business_words([domain_corpus()]).split(", ")
+    assert {"Cigna", "CareCredit", "Delta Dental", "Derby Lane"} <= set(words)
+    assert "When" not in words
+
+
+def test_long_audio_is_split_never_cut(
+    whisper_engine: WhisperEngine, prompts: list[Prompt]
+) -> None:
+    parts = [read_wav_at(p.path, 8000) for p in prompts[:5]]
+    audio = PAUSE.join(parts)
+    assert len(audio) / 2 / 8000 > 2 * MAX_PIECE_S
+    text = recognise_pcm(whisper_engine, audio, 8000).text
+    assert corpus_wer([(" ".join(p.text for p in prompts[:5]), text)]).wer <= 0.1, text
+    assert text.split()[-3:] == normalise(prompts[4].text).split()[-3:]  # the end is there
+
+
+def test_split_long_keeps_every_sample() -> None:
+    rng = np.random.default_rng(3)
+    samples = (rng.standard_normal(16000 * 31) * 0.1).astype(np.float32)
+    pieces = split_long(samples)
+    assert len(pieces) == 4
+    assert all(len(p) <= MAX_PIECE_S * 16000 for p in pieces)
+    assert np.array_equal(np.concatenate(pieces), samples)
+
+
+def test_speculative_decode_is_used_or_discarded(
+    whisper_engine: WhisperEngine, prompts: list[Prompt]
+) -> None:
+    first, second = (read_wav_at(p.path, 8000) for p in prompts[:2])
+    stream = whisper_engine.open_stream(8000)
+    try:
+        stream.accept(first)
+        stream.speculate()
+        stream.accept(PAUSE)
+        kept = stream.finish()
+        assert stream.speculations_used == 1
+        stream.accept(first)
+        stream.speculate()
+        stream.discard()  # the caller went on
+        stream.accept(second)
+        both = stream.finish()
+        assert stream.speculations_used == 1
+    finally:
+        stream.close()
+    alone = recognise_pcm(whisper_engine, first, 8000).text
+    assert kept.text == alone
+    assert both.text.startswith(alone)
+    assert len(both.text) > len(alone) + 20
+
+
+async def test_concurrent_streams_hear_what_they_hear_alone(
+    whisper_engine: WhisperEngine, prompts: list[Prompt]
+) -> None:
+    clips = [read_wav_at(p.path, 8000) for p in prompts[:4]]
+
+    async def call(pcm: bytes) -> str:
+        async with await AsyncRecognizer.open(whisper_engine, 8000) as rec:
+            for at in range(0, len(pcm), 320):
+                await rec.feed(pcm[at : at + 320])
+            return (await rec.finish()).text
+
+    alone = [await call(pcm) for pcm in clips]
+    together = await asyncio.gather(*(call(pcm) for pcm in clips))
+    assert list(together) == alone
+    assert all(alone)
+
+
+async def test_voicemail_transcript_of_a_long_message(
+    whisper_engine: WhisperEngine, prompts: list[Prompt]
+) -> None:
+    pcm = PAUSE.join(read_wav_at(p.path, 8000) for p in prompts[4:10])
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(pcm)
+    text = await EngineTranscriber(whisper_engine)(buffer.getvalue())
+    reference = " ".join(p.text for p in prompts[4:10])
+    assert corpus_wer([(reference, text)]).wer <= 0.1, text
+
+
+def test_silence_gives_no_words(whisper_engine: WhisperEngine) -> None:
+    rng = np.random.default_rng(11)
+    hiss = (rng.standard_normal(8000 * 2) * 20).astype("<i2").tobytes()
+    assert recognise_pcm(whisper_engine, hiss, 8000).text == ""
+    assert whisper_engine.open_stream(8000).finish().text == ""
