@@ -18,14 +18,8 @@ from pathlib import Path
 from ari_app.answer.embedder import get_embedder
 from ari_app.answer.engine import AnswerEngine, Verdict
 from ari_app.answer.evaluation import default_set_path, load_eval_set
+from ari_app.bench.stats import percentile
 from ari_app.config import load_config
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The ``share`` percentile (0..1) of ``values`` by nearest rank."""
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
-    return ordered[index]
 
 
 def describe(name: str, values_s: list[float]) -> str:
@@ -33,7 +27,8 @@ def describe(name: str, values_s: list[float]) -> str:
     ms = [v * 1000 for v in values_s]
     return (
         f"{name:<34} n={len(ms):5d}  p50 {statistics.median(ms):6.2f}  "
-        f"p95 {percentile(ms, 0.95):6.2f}  p99 {percentile(ms, 0.99):6.2f}  max {max(ms):7.2f} ms"
+        f"p95 {percentile(ms, 95) or 0:6.2f}  p99 {percentile(ms, 99) or 0:6.2f}  "
+        f"max {max(ms):7.2f} ms"
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ari_app.cli.commands.bench import QUIET_RUN_FRAMES, PacingProbe, barge_stop_ms, percentile
+from ari_app.bench.probes import QUIET_RUN_FRAMES, PacingProbe, barge_stop_ms
+from ari_app.bench.stats import percentile
 from ari_app.media.codecs import wire_format
 from ari_app.media.rtp import RtpPacket
 from ari_app.testing.media import RtpLeg
@@ -33,18 +34,18 @@ def test_percentile_interpolates_and_handles_empty() -> None:
 
 
 def test_pacing_probe_measures_arrival_against_rtp_timestamps() -> None:
-    """Three packets 20 ms apart by timestamp arriving at once: the third is 40 ms early.
+    """Ten packets 20 ms apart by timestamp arriving at once: the last is 180 ms early.
     The probe hands every packet on to the leg, which feeds the channel."""
-    fmt = wire_format("slin16")
+    fmt = wire_format("ulaw")  # a static payload type: what Asterisk accepts over RTP
     channel = FakeChannel("media-1", "UnicastRTP/127.0.0.1:40000", ChannelKind.UNICAST_RTP)
     leg = RtpLeg(channel, fmt, ("127.0.0.1", 9))
     probe = PacingProbe()
     probe.attach(leg)
     payload = bytes(fmt.frame_bytes(20))
-    for n in range(3):
-        leg.on_datagram(RtpPacket(fmt.rtp_payload_type, n, n * 320, 1, payload).encode())
+    for n in range(10):  # enough for the fake's resampler to pass audio on
+        leg.on_datagram(RtpPacket(fmt.rtp_payload_type, n, n * 160, 1, payload).encode())
     probe.finish()
-    assert leg.received == 3
+    assert leg.received == 10
     assert len(channel.inbound) > 0
-    assert probe.spurt_lengths_s == [640 / fmt.sample_rate]
-    assert 35 < max(probe.drifts_ms) <= 40
+    assert probe.spurt_lengths_s == [9 * 160 / fmt.sample_rate]
+    assert 175 < max(probe.drifts_ms) <= 180

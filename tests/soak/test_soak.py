@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ari_app.cli.commands.bench import MOMENT, soak
+from ari_app.bench.load import MOMENT, soak
 from ari_app.simulation import Simulation
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"

@@ -1,0 +1,1 @@
+"""Benchmarks as a library: load and soak over the simulation, wire probes, statistics."""
