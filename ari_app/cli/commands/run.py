@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
+from ari_app.ari.client import AriClient
+from ari_app.ari.errors import AriConnectionError, AriHttpError, AriTimeout, Unauthorized
 from ari_app.config import ConfigError, ConfigHolder, load_config
 from ari_app.errors import AriAppError, Stage
 from ari_app.web.auth import DEFAULT_TOKEN_ENV, DashboardError, token_from_env
@@ -94,31 +94,30 @@ def _reason(err: BaseException) -> str:
 async def check_ari(url: str, username: str, password: str, wait_seconds: float) -> dict[str, Any]:
     """Ask ARI for ``/ari/asterisk/info`` as ``username``; return the info or raise.
 
-    Gives up after ``wait_seconds``. Raises ``AriUnreachable``, ``AriRefused`` or
-    ``AriUnexpected``, each with a one-line message naming ``url`` and ``username``.
+    Goes through the ARI client (its typed errors: ``Unauthorized``, ``AriHttpError``,
+    ``AriConnectionError``, ``AriTimeout``) and gives up after ``wait_seconds``. Raises
+    ``AriUnreachable``, ``AriRefused`` or ``AriUnexpected``, each with a one-line message
+    naming ``url`` and ``username``.
     """
     base = url.rstrip("/")
-    target = f"{base}/ari/asterisk/info"
-    client_timeout = aiohttp.ClientTimeout(total=wait_seconds)
-    auth = aiohttp.BasicAuth(username, password)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=client_timeout) as session,
-            session.get(target, auth=auth) as response,
-        ):
-            if response.status == 401:
-                raise AriRefused(f"ARI refused the credentials of user {username} at {base} (401)")
-            if response.status != 200:
-                raise AriUnexpected(
-                    f"ARI at {base} answered {response.status} {response.reason} to "
-                    f"GET /ari/asterisk/info as {username}"
-                )
-            info = await response.json(content_type=None)
-    except (aiohttp.ClientError, TimeoutError, OSError) as err:
-        raise AriUnreachable(f"cannot reach ARI at {base} as {username}: {_reason(err)}") from err
-    except ValueError as err:
-        raise AriUnexpected(f"ARI at {base} answered something that is not JSON") from err
-    return info if isinstance(info, dict) else {}
+    async with AriClient(f"{base}/ari", username, password, "", timeout=wait_seconds) as ari:
+        try:
+            info = await ari.asterisk_info()
+        except Unauthorized as err:
+            raise AriRefused(
+                f"ARI refused the credentials of user {username} at {base} (401)"
+            ) from err
+        except AriHttpError as err:
+            raise AriUnexpected(
+                f"ARI at {base} answered {err.status} {err.message} to "
+                f"GET /ari/asterisk/info as {username}"
+            ) from err
+        except (AriConnectionError, AriTimeout) as err:
+            why = _reason(err.__cause__ or TimeoutError())
+            raise AriUnreachable(f"cannot reach ARI at {base} as {username}: {why}") from err
+    if not isinstance(info, dict):
+        raise AriUnexpected(f"ARI at {base} answered something that is not JSON")
+    return info
 
 
 async def run(args: argparse.Namespace) -> int:
