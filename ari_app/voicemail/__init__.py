@@ -1,9 +1,11 @@
 """Voicemail: saving recordings durably, transcribing them, and notifying people.
 
-A running app owns one :class:`VoicemailService`: ``await service.start()`` at start-up
-(finishes jobs a crash left, delivers owed notifications), and on ``RecordingFinished``
-of a voicemail ``await service.recording_finished(name, call_id=..., line=...,
-caller=..., duration_s=recording.duration)``; ``await service.stop()`` at shutdown.
+A running app owns one :class:`VoicemailService`: ``await service.start(wait=False)`` at
+start-up (its worker adopts recordings Asterisk holds without a job, finishes jobs a
+crash left, delivers owed notifications), ``service.on_call_event`` listens to the call
+event stream (a ``VoicemailRecorded`` becomes a durable job at once, saved by the
+worker), and ``await service.stop()`` at shutdown. ``recording_finished(...)`` saves one
+recording directly (tools, tests).
 """
 
 from ari_app.voicemail.email import EmailChannel

@@ -13,6 +13,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import async_playwright
 
+from ari_app.call.events import AgentSaid
+from ari_app.metrics.calls import CallMetrics
 from ari_app.store import Store
 from ari_app.store.report import EVENT_AGENT_RING
 from ari_app.web.app import start_dashboard
@@ -41,6 +43,18 @@ async def seed(store: Store, vm_dir: Path) -> None:
     await c.start_call("call-a", "main", "+15550101", "+15550000", at(0))
     await c.add_turn("call-a", "caller", "what are your opening hours", confidence=0.9, at=at(2))
     await c.add_turn("call-a", "assistant", "We open at 8 on weekdays.", latency_ms=640, at=at(3))
+    # The metrics come from the call's events (as in the runtime), not from the store.
+    CallMetrics()(
+        AgentSaid(
+            call_id="call-a",
+            at_ms=3000,
+            text="We open at 8 on weekdays.",
+            action="answer",
+            confidence=0.9,
+            latency_ms=640,
+            interrupted=False,
+        )
+    )
     await c.finish_call("call-a", "resolved", ended_at=at(20))
 
     await c.start_call("call-b", "main", "+15550102", "+15550000", at(100))
