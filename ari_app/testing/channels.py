@@ -171,6 +171,8 @@ class ChannelOps(PlaybackOps):
             if channel.destroyed or not channel.in_stasis:
                 return
             runner = DialplanRunner(self, channel)  # type: ignore[arg-type]
+            if channel.bridge_id and channel.bridge_id in self.bridges:
+                self.bridge_remove(self.bridges[channel.bridge_id], channel)
             self.leave_stasis(channel)
             if context or exten or priority is not None or label:
                 runner.goto(context or channel.context, exten or channel.exten, 1)

@@ -93,8 +93,12 @@ async def test_continue_with_the_fallback_variable_rings_people(
     fake.configure_endpoint("PJSIP/201", Behaviour.ANSWER, answer_delay=0.05)
     call = await fake.place_call(**LINE)  # type: ignore[arg-type]
     await log.wait_for(StasisStart, channel__id=call.channel_id)
+    bridge = await client.create_bridge()
+    await client.add_channel(bridge.id, call.channel_id)
     await client.set_variable(call.channel_id, "ARI_APP_FALLBACK", "draining")
     await client.continue_in_dialplan(call.channel_id)
+    await log.wait_for(StasisEnd, channel__id=call.channel_id)
+    assert log.types(call.channel_id)[-2:] == ["ChannelLeftBridge", "StasisEnd"]
     await fake.wait_until(lambda: call.channel.variables.get("DIALSTATUS") == "ANSWER")
     assert call.channel.variables["STASISSTATUS"] == "SUCCESS"
     assert any("dial PJSIP/201&PJSIP/202 -> ANSWER by PJSIP/201" in s for s in call.dialplan_log)
