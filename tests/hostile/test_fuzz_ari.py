@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ari_app.ari.events import KNOWN_EVENTS
@@ -117,6 +117,8 @@ frames = st.lists(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(batch=frames)
+@example(batch=["[" * 3000 + "]" * 3000])
+@example(batch=[json.dumps({"type": "ChannelDestroyed", "channel": {"id": "1"}, "cause": 1e999})])
 def test_random_and_mutated_frames_never_stop_the_listener(batch: list[str]) -> None:
     """Fuzz (#1): whatever arrives, every frame is read and a real call still works."""
 
