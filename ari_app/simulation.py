@@ -66,7 +66,12 @@ class WaitFor:
     kind: CallEventType
 
 
-Step = Say | SayWav | Press | HangUp | WaitFor
+@dataclass(frozen=True, slots=True)
+class AfterBeep:
+    """The caller waits until Asterisk records them (the voicemail beep has played)."""
+
+
+Step = Say | SayWav | Press | HangUp | WaitFor | AfterBeep
 
 
 @dataclass(slots=True)
@@ -266,6 +271,9 @@ class Simulation:
                     break
                 if isinstance(step, WaitFor):
                     await self.wait_event(call.channel_id, step.kind)
+                    continue
+                if isinstance(step, AfterBeep):
+                    await call.fake.wait_until(lambda: call.channel.recording is not None, 60)
                     continue
                 if isinstance(step, Press):
                     await self.wait_event(call.channel_id, CallEventType.ANSWERED)

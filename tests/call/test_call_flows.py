@@ -17,7 +17,7 @@ import pytest
 
 from ari_app.call import events as ev
 from ari_app.call.events import CallEventType as E
-from ari_app.simulation import HangUp, Press, Say, Simulation, WaitFor
+from ari_app.simulation import AfterBeep, HangUp, Press, Say, Simulation, Step, WaitFor
 from ari_app.testing import Behaviour
 from ari_app.testing.scripted_caller import ScriptedCaller
 
@@ -27,7 +27,9 @@ pytestmark = [
 ]
 CLOSED = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("America/New_York"))
 
-PERSON = "operator please"
+PERSON = "i would like to speak with a person please"
+"""Said by the simulated (espeak-ng) caller; Whisper hears espeak's "operator" as "a for
+regular", so the request is a sentence a caller would say in full."""
 MESSAGE = "this is a test message please call me back"
 
 
@@ -95,7 +97,7 @@ async def test_person_in_hours_agent_answers_after_whisper(sim: Simulation) -> N
 async def test_nobody_answers_then_voicemail_is_saved(sim: Simulation) -> None:
     sim.agents(Behaviour.NO_ANSWER, "PJSIP/201", "PJSIP/202")
     result = await sim.run_call(
-        "main", [Say(PERSON), WaitFor(E.VOICEMAIL), Say(MESSAGE), Press("#")]
+        "main", [Say(PERSON), WaitFor(E.VOICEMAIL), AfterBeep(), Say(MESSAGE), Press("#")]
     )
     assert result.outcome == "voicemail"
     assert [e.target for e in result.of(ev.Ringing)] == ["front_desk"]
@@ -114,7 +116,8 @@ async def test_nobody_answers_then_voicemail_is_saved(sim: Simulation) -> None:
 
 async def test_caller_hangs_up_during_voicemail_keeps_the_message(sim: Simulation) -> None:
     sim.moment = CLOSED
-    result = await sim.run_call("main", [Press("0"), WaitFor(E.VOICEMAIL), Say(MESSAGE), HangUp()])
+    steps: list[Step] = [Press("0"), WaitFor(E.VOICEMAIL), AfterBeep(), Say(MESSAGE), HangUp()]
+    result = await sim.run_call("main", steps)
     assert result.outcome == "voicemail"
     assert sim.runtime is not None
     assert sim.runtime.store is not None
