@@ -79,7 +79,6 @@ class VoicemailService:
         """A call event listener: a finished recording becomes a durable job at once."""
         if not isinstance(event, VoicemailRecorded):
             return
-        self._working.clear()
         task = asyncio.create_task(self._accept(event), name=f"voicemail-job-{event.name}")
         self._accepting.add(task)
         task.add_done_callback(self._accepting.discard)
@@ -131,12 +130,17 @@ class VoicemailService:
     async def wait_idle(self) -> None:
         """Wait until every job handed over is processed and no notification delivery is
         running (for orderly shutdown and tests)."""
-        while self._accepting or not self._jobs.empty() or not self._working.is_set():
+        while True:
             if self._accepting:
                 await asyncio.gather(*self._accepting, return_exceptions=True)
-            else:
+                continue
+            worker_up = self._worker is not None and not self._worker.done()
+            if not self._working.is_set():
                 await self._working.wait()
-                await asyncio.sleep(0)
+            elif worker_up and not self._jobs.empty():
+                await asyncio.sleep(0)  # the worker is about to take the next job
+            else:
+                break
         await self._idle.wait()
 
     async def stop(self) -> None:
