@@ -70,25 +70,20 @@ class _Metric:
         return "\n".join(lines) + "\n"
 
 
-class Counter(_Metric):
-    """A value that only goes up."""
-
-    kind = "counter"
+class _Series(_Metric):
+    """A metric holding one number per label combination."""
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
         super().__init__(name, help_text, labels)
         self._values: dict[LabelValues, float] = {} if labels else {(): 0.0}
 
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        """Add ``amount`` (>= 0) to the series named by ``labels``."""
-        if amount < 0:
-            raise ValueError("a counter cannot go down")
+    def _add(self, amount: float, labels: dict[str, str]) -> None:
         key = self._key(labels)
         with self._lock:
             self._values[key] = self._values.get(key, 0.0) + amount
 
     def value(self, **labels: str) -> float:
-        """The current value of one series (0 if never incremented)."""
+        """The current value of one series (0 if never set)."""
         with self._lock:
             return self._values.get(self._key(labels), 0.0)
 
@@ -100,14 +95,22 @@ class Counter(_Metric):
             yield f"{self.name}{_format_labels(self.label_names, key)} {_format_value(value)}"
 
 
-class Gauge(_Metric):
+class Counter(_Series):
+    """A value that only goes up."""
+
+    kind = "counter"
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        """Add ``amount`` (>= 0) to the series named by ``labels``."""
+        if amount < 0:
+            raise ValueError("a counter cannot go down")
+        self._add(amount, labels)
+
+
+class Gauge(_Series):
     """A value that goes up and down."""
 
     kind = "gauge"
-
-    def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help_text, labels)
-        self._values: dict[LabelValues, float] = {} if labels else {(): 0.0}
 
     def set(self, value: float, **labels: str) -> None:
         """Set the series to ``value``."""
@@ -117,25 +120,11 @@ class Gauge(_Metric):
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         """Add ``amount`` to the series."""
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._add(amount, labels)
 
     def dec(self, amount: float = 1.0, **labels: str) -> None:
         """Subtract ``amount`` from the series."""
-        self.inc(-amount, **labels)
-
-    def value(self, **labels: str) -> float:
-        """The current value of one series."""
-        with self._lock:
-            return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> Iterable[str]:
-        """Yield one line per series."""
-        with self._lock:
-            items = sorted(self._values.items())
-        for key, value in items:
-            yield f"{self.name}{_format_labels(self.label_names, key)} {_format_value(value)}"
+        self._add(-amount, labels)
 
 
 class Histogram(_Metric):

@@ -8,10 +8,6 @@ Real store, real fake Asterisk over HTTP (stored recordings on its disk), real W
 from __future__ import annotations
 
 import asyncio
-import io
-import math
-import struct
-import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +17,7 @@ import pytest
 from ari_app.ari.client import AriClient
 from ari_app.call.events import VoicemailRecorded
 from ari_app.store import Store, VoicemailRecord
+from ari_app.testing.audio import tone, wav_bytes
 from ari_app.testing.fake_asterisk import FakeAsterisk
 from ari_app.voicemail.notify import Notifier
 from ari_app.voicemail.saver import VoicemailSaver
@@ -33,19 +30,9 @@ NAME = "voicemail-1700000000-42"
 
 def wav(seconds: float, *, loud: bool) -> bytes:
     """8 kHz 16-bit mono: a 300 Hz tone at speech level, or silence."""
-    rate = 8000
-    n = int(seconds * rate)
-    amp = 6000 if loud else 0
-    frames = b"".join(
-        struct.pack("<h", int(amp * math.sin(2 * math.pi * 300 * i / rate))) for i in range(n)
-    )
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(frames)
-    return buf.getvalue()
+    ms = int(seconds * 1000)
+    pcm = tone(300, ms, level=0.2, rate=8000) if loud else bytes(16 * ms)
+    return wav_bytes(pcm, 8000)
 
 
 @dataclass
