@@ -1,14 +1,13 @@
-"""The supervisor: loads config and models once, connects to ARI, runs one CallSession per call.
+"""Start-up and shutdown of a running front desk: models, store, ARI, the supervisor.
 
-It owns every task it starts. ``SIGTERM`` stops taking new calls (they continue in the
-dialplan, whose fallback rings people directly) and drains the calls in progress;
-``SIGHUP`` reloads the configuration, keeping the last good one.
+The supervisor (:mod:`ari_app.supervisor`) connects first, so callers a crashed
+predecessor left are cleaned up and put on hold at once; the speech and answer models load
+next, then calls are taken. ``SIGTERM`` drains, ``SIGHUP`` reloads the configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
@@ -22,30 +21,29 @@ from ari_app.answer.engine import AnswerEngine
 from ari_app.answer.kb import load_knowledge_base
 from ari_app.answer.policy import Prompts
 from ari_app.ari.client import AriClient
-from ari_app.ari.errors import AriError
-from ari_app.ari.events import AriEvent, StasisStart
 from ari_app.ari.listener import EventListener
-from ari_app.ari.models import Channel
 from ari_app.asr.domain import build_domain_model, knowledge_texts
 from ari_app.asr.engines import get_engine
 from ari_app.asr.hints import business_words
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.vosk_engine import VoskEngine
 from ari_app.call.events import CallEventListener
-from ari_app.call.services import CallServices, SpeechKit
-from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE, CallSession
+from ari_app.call.services import CallServices
+from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE
+from ari_app.call.speech import SpeechKit
 from ari_app.config import Config, ConfigHolder
+from ari_app.health import beat_forever
+from ari_app.media import silero_vad
 from ari_app.media.endpointer import EndpointerSettings
 from ari_app.metrics.calls import CallMetrics
 from ari_app.recorder import CallRecorder
 from ari_app.store.store import Store
+from ari_app.supervisor import Supervisor
 from ari_app.voicemail.configured import ConfiguredChannels
 from ari_app.voicemail.service import VoicemailService, build_service
 from ari_app.voicemail.transcribe import EngineTranscriber
 
 _LOGGER = logging.getLogger(__name__)
-AGENT_ARG = "agent"
-"""First Stasis argument of the agent legs we originate (``agent,<call id>``)."""
 
 
 class AnswerEngines:
@@ -132,119 +130,11 @@ async def build_speech(config: Config, cache_dir: Path) -> SpeechKit:
             band = True  # 8 kHz on the wire: nothing above 4 kHz, whatever the caller has
         kit = SpeechKit(engine, cache_dir / "tts", narrowband=band)
         kit.load_voices(line.ai_agent.voice for line in config.lines.values())
+        if speech.vad == "silero":
+            silero_vad.session()  # load the VAD model now, not on a call's first frame
         return kit
 
     return await asyncio.to_thread(load)
-
-
-class Supervisor:
-    """Routes ARI events to calls and owns their tasks."""
-
-    def __init__(
-        self,
-        holder: ConfigHolder,
-        services: CallServices,
-        *,
-        listeners: list[CallEventListener] | None = None,
-    ) -> None:
-        self.holder = holder
-        self.services = services
-        self.listeners = listeners or []
-        self.sessions: dict[str, CallSession] = {}
-        self.tasks: dict[str, asyncio.Task[object]] = {}
-        self.accepting = True
-        self.calls_started = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
-
-    def owner_of(self, event: AriEvent) -> CallSession | None:
-        """The call one of whose channels the event is about."""
-        for session in self.sessions.values():
-            if session.inbox.owns(event):
-                return session
-        return None
-
-    async def on_event(self, event: AriEvent) -> None:
-        """Dispatch one ARI event: a new call, or an event of a call in progress."""
-        owner = self.owner_of(event)
-        if owner is not None:
-            owner.deliver(event)
-            return
-        if isinstance(event, StasisStart) and (not event.args or event.args[0] != AGENT_ARG):
-            await self._new_call(event.channel, event.args)
-        elif isinstance(event, StasisStart):
-            # An agent leg whose call is over: nobody needs it.
-            with contextlib.suppress(AriError):
-                await self.services.ari.hangup(event.channel.id)
-
-    async def _new_call(
-        self, channel: Channel, args: tuple[str, ...], *, answered: bool = False
-    ) -> None:
-        config = self.holder.current
-        line = args[0] if args else (next(iter(config.lines)) if len(config.lines) == 1 else "")
-        if not self.accepting or line not in config.lines:
-            why = "shutting down" if not self.accepting else f"unknown line {line!r}"
-            _LOGGER.warning("call %s: %s; back to the dialplan", channel.id, why)
-            with contextlib.suppress(AriError):
-                await self.services.ari.continue_in_dialplan(channel.id)
-            return
-        self.start_call(channel, line, already_answered=answered)
-
-    def start_call(self, channel: Channel, line: str, *, already_answered: bool = False) -> None:
-        """Start a CallSession task for ``channel`` on ``line``."""
-        session = CallSession(
-            self.services,
-            channel,
-            line,
-            listeners=self.listeners,
-            already_answered=already_answered,
-        )
-        self.sessions[channel.id] = session
-        self.calls_started += 1
-        self.idle.clear()
-        task = asyncio.create_task(session.run(), name=f"call-{channel.id}")
-        self.tasks[channel.id] = task
-        task.add_done_callback(functools.partial(self._forget, channel.id))
-
-    def _forget(self, call_id: str, _task: object = None) -> None:
-        self.sessions.pop(call_id, None)
-        self.tasks.pop(call_id, None)
-        if not self.tasks:
-            self.idle.set()
-
-    async def on_recovered(self, channels: list[Channel]) -> None:
-        """After a reconnect: take back callers in our app that no call owns."""
-        owned = set().union(*(s.inbox.channels for s in self.sessions.values()))
-        for channel in channels:
-            if channel.id in owned or channel.name.startswith(("UnicastRTP/", "WebSocket/")):
-                continue
-            # The dialplan still shows Stasis(app,line,...): its arguments name the line.
-            args = tuple(a for a in channel.dialplan.app_data.split(",")[1:] if a)
-            if args and args[0] == AGENT_ARG:
-                continue
-            _LOGGER.warning("recovering call %s left without a session", channel.id)
-            await self._new_call(channel, args, answered=channel.state == "Up")
-
-    def reload(self) -> None:
-        """Re-read the configuration (SIGHUP); new calls use it, old ones finish as they are."""
-        self.holder.reload()
-
-    def stop_accepting(self) -> None:
-        """New calls go back to the dialplan (whose fallback rings people) from now on."""
-        self.accepting = False
-
-    async def drain(self, within_s: float) -> None:
-        """Stop taking calls; wait for calls in progress, cancelling any left after the limit."""
-        self.stop_accepting()
-        if self.tasks:
-            _LOGGER.info("draining %d call(s)", len(self.tasks))
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(within_s):
-                    await self.idle.wait()
-        for task in list(self.tasks.values()):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
 
 @dataclasses.dataclass(slots=True)
@@ -283,16 +173,17 @@ async def start_runtime(
     now: Callable[[], datetime] | None = None,
     listeners: list[CallEventListener] | None = None,
     with_store: bool = True,
+    health_file: Path | None = None,
 ) -> Runtime:
-    """Load models, open the store, connect to ARI and start taking calls."""
+    """Load models, open the store, connect to ARI and start taking calls.
+
+    With ``health_file`` a heartbeat is written there (:mod:`ari_app.health`).
+    """
     config = holder.current
     ari_settings = config.app.ari
     ari = AriClient(
         f"{ari_settings.url.rstrip('/')}/ari", ari_settings.username, password, ari_settings.app
     )
-    speech, answers = await asyncio.gather(build_speech(config, cache_dir), _answers(holder))
-    for (voice, rate), texts in speech_texts(config).items():
-        await speech.warm(voice, rate, texts[:8])  # greetings and prompts now, before calls
     store: Store | None = None
     voicemail: VoicemailService | None = None
     recorder: CallRecorder | None = None
@@ -305,17 +196,45 @@ async def start_runtime(
         call_metrics.interrupted(len(store.interrupted))
         recorder = CallRecorder(store)
         call_listeners.append(recorder)
-        notify = ConfiguredChannels(lambda: holder.current)  # app.yaml, lines and teams
-        voicemail = build_service(
-            store,
-            ari,
-            Path(config.app.store.voicemail_dir),
-            await _voicemail_transcriber(config),
-            channels=notify,
-            recipients=notify.recipients,
-        )
-        call_listeners.append(voicemail.on_call_event)
-        await voicemail.start(wait=False)  # catches up in the background: calls come first
+    # Connect first: callers a crashed predecessor left are cleaned up and put on hold
+    # now, not after the models have loaded; new callers meanwhile go to people.
+    supervisor = Supervisor(holder, ari, listeners=[*call_listeners, *(listeners or [])])
+    listener = EventListener(
+        ari,
+        supervisor.on_event,
+        on_recovered=supervisor.on_recovered,
+        recover_on_first_connect=True,
+    )
+    await listener.start()
+    background: list[asyncio.Task[None]] = []
+    if health_file is not None:
+        beat = functools.partial(_health_state, supervisor, listener)
+        background.append(asyncio.create_task(beat_forever(health_file, beat), name="heartbeat"))
+    try:
+        speech, answers = await asyncio.gather(build_speech(config, cache_dir), _answers(holder))
+        for (voice, rate), texts in speech_texts(config).items():
+            await speech.warm(voice, rate, texts[:8])  # greetings and prompts, before calls
+        if store is not None:
+            notify = ConfiguredChannels(lambda: holder.current)  # app.yaml, lines and teams
+            voicemail = build_service(
+                store,
+                ari,
+                Path(config.app.store.voicemail_dir),
+                await _voicemail_transcriber(config),
+                channels=notify,
+                recipients=notify.recipients,
+            )
+            supervisor.listeners.append(voicemail.on_call_event)
+            await voicemail.start(wait=False)  # catches up in the background: calls first
+    except BaseException:
+        await listener.stop()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if store is not None:
+            await store.close()
+        await ari.close()
+        raise
     speech_settings = config.app.speech
     endpointer = EndpointerSettings(
         end_silence_ms=speech_settings.end_silence_ms,
@@ -332,16 +251,17 @@ async def start_runtime(
     )
     if now is not None:
         services.now = now
-    supervisor = Supervisor(holder, services, listeners=[*call_listeners, *(listeners or [])])
-    listener = EventListener(
-        ari,
-        supervisor.on_event,
-        on_recovered=supervisor.on_recovered,
-        recover_on_first_connect=True,
-    )
-    await listener.start()
-    background = [asyncio.create_task(_warm_rest(speech, config), name="tts-warm")]
+    await supervisor.ready(services)
+    background.append(asyncio.create_task(_warm_rest(speech, config), name="tts-warm"))
     return Runtime(supervisor, listener, ari, store, voicemail, background, recorder)
+
+
+def _health_state(supervisor: Supervisor, listener: EventListener) -> dict[str, object]:
+    return {
+        "events": listener.state.value,
+        "accepting": supervisor.accepting,
+        "calls": len(supervisor.tasks),
+    }
 
 
 async def _voicemail_transcriber(config: Config) -> EngineTranscriber:
@@ -383,4 +303,5 @@ def install_signal_handlers(runtime: Runtime, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, runtime.supervisor.reload)
+    # The reload reads and validates in a worker thread: the loop never waits on it.
+    loop.add_signal_handler(signal.SIGHUP, runtime.supervisor.holder.request_reload)

@@ -32,9 +32,12 @@ async def test_unknown_line_goes_back_to_the_dialplan(sim: Simulation) -> None:
     assert sim.fake is not None
     assert sim.runtime is not None
     call = await sim.fake.place_call(app=sim.runtime.ari.app, args=["no-such-line"])
-    await call.wait_state("Gone", within=10)
-    continued = [r for r in sim.fake.request_log if str(r.get("path", "")).endswith("/continue")]
+    fake = sim.fake
+    await fake.wait_until(lambda: any("rang" in step for step in call.dialplan_log), 10)
+    continued = [r for r in fake.request_log if str(r.get("path", "")).endswith("/continue")]
     assert continued
+    assert call.channel.variables["ARI_APP_FALLBACK"] == "unknown_line"
+    assert not any("603" in step for step in call.dialplan_log), call.dialplan_log
 
 
 async def test_drain_finishes_calls_and_refuses_new_ones(sim: Simulation) -> None:
@@ -46,7 +49,9 @@ async def test_drain_finishes_calls_and_refuses_new_ones(sim: Simulation) -> Non
     supervisor.stop_accepting()
     drain = asyncio.create_task(supervisor.drain(30))
     late = await sim.place("main", caller_number="+16175550199")
-    await late.wait_state("Gone", within=10)
+    fake = sim.fake
+    await fake.wait_until(lambda: any("rang" in step for step in late.dialplan_log), 10)
+    assert late.channel.variables["ARI_APP_FALLBACK"] == "draining"
     assert late.channel_id not in supervisor.sessions
     assert not drain.done()
     await call.hangup()

@@ -141,7 +141,19 @@ async def test_sigkill_mid_call_restart_then_drain(fake: FakeAsterisk, tmp_path:
 
         call.heard(clear=True)
         await second.start(fake)
-        await call.wait_heard_speech(500, within=30)
+        await fake.wait_until(lambda: bool(ours(fake, call.channel_id)[0]), 30)
+        call.heard(clear=True)
+        await call.wait_heard_speech(500, within=30)  # the agent's greeting, anew
+        # While the new process loaded its models the caller was on hold (Asterisk's own
+        # prompt, then music), not in silence; the hold ended before our greeting.
+        held = [
+            (r["method"], str(r["path"]).rsplit("/", 1)[-1])
+            for r in fake.request_log
+            if f"/channels/{call.channel_id}/" in str(r.get("path", ""))
+        ]
+        for step in (("POST", "play"), ("POST", "moh"), ("DELETE", "moh")):
+            assert step in held, held
+        assert held.index(("POST", "moh")) < held.index(("DELETE", "moh"))
         after_channels, after_bridges = ours(fake, call.channel_id)
         assert after_channels, "the restarted app gave the call a new media channel"
         assert not after_channels & before_channels, "the dead app's media channel is gone"

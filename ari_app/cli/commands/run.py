@@ -26,6 +26,7 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.errors import AriConnectionError, AriHttpError, AriTimeout, Unauthorized
 from ari_app.config import ConfigError, ConfigHolder, load_config
 from ari_app.errors import AriAppError, Stage
+from ari_app.health import DEFAULT_PATH as DEFAULT_HEALTH_PATH
 from ari_app.web.auth import DEFAULT_TOKEN_ENV, DashboardError, token_from_env
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -72,6 +73,12 @@ def register(sub: Any) -> None:
         type=float,
         default=60.0,
         help="on SIGTERM, how long calls in progress may go on (default %(default)s)",
+    )
+    parser.add_argument(
+        "--health-file",
+        type=Path,
+        default=DEFAULT_HEALTH_PATH,
+        help="heartbeat file that `ari-app health` reads (default %(default)s)",
     )
     parser.set_defaults(handler=run)
 
@@ -188,7 +195,7 @@ async def serve(config_dir: Path, password: str, args: argparse.Namespace) -> in
     except ConfigError as err:  # changed since the check a moment ago
         print(f"ari-app run: {err.problems[0] if err.problems else err}", file=sys.stderr)
         return 1
-    runtime = await start_runtime(holder, password)
+    runtime = await start_runtime(holder, password, health_file=args.health_file)
     dashboard = None
     token_env = os.environ.get(DEFAULT_TOKEN_ENV)
     if token_env and runtime.store is not None:
