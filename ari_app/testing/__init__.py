@@ -1,8 +1,10 @@
 """Test helpers shipped with the package: the fake Asterisk and its control API.
 
 :class:`FakeAsterisk` (start it, point an :class:`ari_app.ari.AriClient` at its
-``ari_url``), :class:`FakeCall` (be the caller) and :class:`EventLog` (collect and wait
-for typed events).
+``ari_url``) behaves like Asterisk 22.10 as recorded in real ARI captures
+(:mod:`ari_app.testing.replay` replays them against it); :class:`FakeCall` is the caller,
+:class:`EventLog` collects and waits for typed events, :mod:`ari_app.testing.dialplan`
+is the small dialplan inbound calls run.
 """
 
 from ari_app.testing.event_log import APP, EventLog
