@@ -26,6 +26,8 @@ class AiCapacity:
         self._seats: dict[str, str] = {}
         """call id -> line, for calls holding a seat."""
         self._per_line: collections.Counter[str] = collections.Counter()
+        self.exhausted = False
+        """True: every seat counts as taken (``ari-app simulate --ai-at-capacity``)."""
 
     def in_use(self, line: str | None = None) -> int:
         """Seats held on ``line``, or on all lines."""
@@ -37,6 +39,8 @@ class AiCapacity:
         """Give ``call_id`` a seat on ``line`` if both limits allow; True when it has one."""
         if call_id in self._seats:
             return True
+        if self.exhausted:
+            return False
         if line_limit is not None and self._per_line[line] >= line_limit:
             return False
         if total_limit is not None and len(self._seats) >= total_limit:

@@ -5,27 +5,30 @@ from __future__ import annotations
 import asyncio
 
 from ari_app.answer.policy import Action, Decision
-from ari_app.call.core import SessionCore
 from ari_app.call.events import AgentSaid, CallerSaid, Dtmf, Greeting, KnowledgeGap, Silence
+from ari_app.call.messages import AiUnavailableError, MessageSteps
 from ari_app.call.voice import Utterance
 from ari_app.routing.plan import AiAgentStep
 
 
-class ConverseSteps(SessionCore):
+class ConverseSteps(MessageSteps):
     """The conversation loop of :class:`~ari_app.call.session.CallSession`."""
 
     async def _converse(self, step: AiAgentStep) -> Decision:
         """Greet and answer questions until the policy says goodbye or hand off."""
         loop = asyncio.get_running_loop()
         answered_at = loop.time()
-        greeting = await self._say(step.greeting)
+        greeting = await self._say_message(step.greeting, step.greeting_audio)
         latency = None
         if greeting.first_audio_at is not None:
             latency = round((greeting.first_audio_at - answered_at) * 1000)
         self._emit(Greeting, text=step.greeting, latency_ms=latency)
         # After the greeting: a line's engine built on first use (after a reload) never
         # delays the caller's first audio; what they say meanwhile is already being heard.
-        conversation = await self.services.new_conversation(self.config, self.line_name)
+        try:
+            conversation = await self.services.new_conversation(self.config, self.line_name)
+        except Exception as err:  # the line's knowledge base or the models cannot be used
+            raise AiUnavailableError.from_failure(err) from err
         while True:
             heard = await self._next_input()
             utterance: Utterance | None = None

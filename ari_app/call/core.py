@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from ari_app.call.services import CallServices
 from ari_app.call.voice import SayResult, Utterance
 from ari_app.config.models import Config, Line
 from ari_app.outcomes import Outcome
+from ari_app.routing.plan import AiUnavailable
 
 _LOGGER = logging.getLogger(__name__)
 SORRY_MESSAGE = "I'm sorry, something went wrong on our side. Please call again later. Goodbye."
@@ -74,6 +76,8 @@ class SessionCore:
         self.events: list[CallEvent] = []
         self.outcome: Outcome | None = None
         self.handoff_reason: str | None = None
+        self.ai_unavailable: AiUnavailable | None = None
+        """Set by the supervisor when the AI agent cannot take this call, and why."""
         self.agent: str | None = None
         self.error: str | None = None
         self.ids = CallIds.for_call(self.call_id)
@@ -167,10 +171,18 @@ class SessionCore:
         self._voice = self.services.new_voice(self._media.transport, line)
         self._voice.start()
 
-    async def _say(self, text: str, *, barge_in: bool = True, keys: bool = True) -> SayResult:
-        """Speak; with ``keys`` a key press stops our speech too (kept for the next turn)."""
+    async def _say(
+        self,
+        text: str,
+        *,
+        barge_in: bool = True,
+        keys: bool = True,
+        audio: AsyncIterator[bytes] | None = None,
+    ) -> SayResult:
+        """Speak (or play ``audio``, a recorded message); with ``keys`` a key press stops
+        it too (kept for the next turn)."""
         assert self._voice is not None
-        speaking = asyncio.create_task(self._voice.say(text, barge_in=barge_in))
+        speaking = asyncio.create_task(self._voice.say(text, barge_in=barge_in, audio=audio))
         if not keys:
             return await speaking
         digit = asyncio.create_task(self.inbox.dtmf.get())

@@ -17,6 +17,7 @@ from ari_app.ari.events import (
     ChannelDtmfReceived,
     ChannelEvent,
     ChannelHangupRequest,
+    PlaybackEvent,
     RecordingEvent,
     StasisEnd,
     StasisStart,
@@ -56,6 +57,8 @@ class CallInbox:
         """True when ``event`` is about one of this call's channels."""
         if isinstance(event, RecordingEvent):
             return event.recording.name in self.recordings
+        if isinstance(event, PlaybackEvent):  # a recorded message Asterisk plays to us
+            return event.playback.target_uri.removeprefix("channel:") in self.channels
         ids = _channel_ids(event)
         return bool(ids & self.channels)
 

@@ -27,8 +27,11 @@ class CallVoice(Protocol):
     async def close(self) -> None:
         """Stop hearing and release the recogniser."""
 
-    async def say(self, text: str, *, barge_in: bool = True) -> SayResult:
-        """Speak ``text``; with ``barge_in``, stop when the caller talks over it."""
+    async def say(
+        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[bytes] | None = None
+    ) -> SayResult:
+        """Speak ``text`` (or play ``audio``, a recorded message's PCM chunks); with
+        ``barge_in``, stop when the caller talks over it."""
 
     async def listen(self) -> Utterance | None:
         """The caller's next utterance, or None for a silent turn."""

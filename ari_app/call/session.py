@@ -25,6 +25,7 @@ from ari_app.ari.errors import ChannelGone
 from ari_app.call.converse import ConverseSteps
 from ari_app.call.core import SORRY_MESSAGE, CallerGone
 from ari_app.call.events import CallError, Ended, Handoff, Started
+from ari_app.call.messages import AiUnavailableError
 from ari_app.call.people import PeopleSteps, spoken_number
 from ari_app.call.voicemail_step import SAVED_MESSAGE, VoicemailSteps
 from ari_app.config.models import Line
@@ -112,22 +113,36 @@ class CallSession(ConverseSteps, PeopleSteps, VoicemailSteps):
 
     async def _flow(self, line: Line) -> None:
         config = self.config
-        plan = plan_call(config, self.line_name, self.services.now())
+        now = self.services.now
+        plan = plan_call(config, self.line_name, now(), ai_unavailable=self.ai_unavailable)
         await self._connect_media(line)
         topic: str | None = None
         decision: Decision | None = None
         first = plan.steps[0]
         if isinstance(first, AiAgentStep):
-            decision = await self._converse(first)
-            if decision.action is Action.GOODBYE:
-                self.outcome = Outcome.RESOLVED
-                await self._hang_up_caller()
-                return
-            topic = decision.topic
-            self.handoff_reason = decision.reason or "no_match"
-        else:
-            self.handoff_reason = "people_first" if plan.state.is_open else "closed"
-        plan = plan_call(config, self.line_name, self.services.now(), topic=topic)
+            try:
+                decision = await self._converse(first)
+            except AiUnavailableError as err:  # its answer engine failed: people take over
+                _LOGGER.error("call %s: %s", self.call_id, err)
+                self.ai_unavailable = err.reason
+            else:
+                if decision.action is Action.GOODBYE:
+                    self.outcome = Outcome.RESOLVED
+                    await self._hang_up_caller()
+                    return
+                topic = decision.topic
+                self.handoff_reason = decision.reason or "no_match"
+        plan = plan_call(
+            config, self.line_name, now(), topic=topic, ai_unavailable=self.ai_unavailable
+        )
+        if decision is None:
+            self.handoff_reason = (
+                f"ai_unavailable: {plan.ai_unavailable}"
+                if plan.ai_unavailable is not None
+                else "people_first"
+                if plan.state.is_open
+                else "closed"
+            )
         rings = plan.ring_steps
         self._emit(Handoff, reason=self.handoff_reason, topic=topic, open=plan.state.is_open)
         if rings:

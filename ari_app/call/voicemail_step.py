@@ -12,8 +12,9 @@ import contextlib
 
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import RecordingFailed, RecordingFinished
-from ari_app.call.core import Recording, SessionCore
+from ari_app.call.core import Recording
 from ari_app.call.events import VoicemailRecorded, VoicemailStarted
+from ari_app.call.messages import MessageSteps
 from ari_app.config.models import Line
 from ari_app.errors import AriAppError, Stage
 from ari_app.outcomes import Outcome
@@ -35,12 +36,12 @@ def recording_name(call_id: str) -> str:
     return f"voicemail-{call_id}".replace(".", "-")
 
 
-class VoicemailSteps(SessionCore):
+class VoicemailSteps(MessageSteps):
     """Recording a message."""
 
     async def _voicemail(self, line: Line, step: VoicemailStep) -> None:
         self._emit(VoicemailStarted, after_hours=step.after_hours, greeting=step.greeting)
-        await self._say(step.greeting, barge_in=False)
+        await self._say_message(step.greeting, step.greeting_audio, barge_in=False)
         self._pending_digit = None
         name = recording_name(self.call_id)
         # Asterisk cannot record a channel that is in a bridge: take the caller out first.
