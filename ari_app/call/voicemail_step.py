@@ -9,6 +9,7 @@ it in its own worker.
 from __future__ import annotations
 
 import contextlib
+import secrets
 
 from ari_app.ari.errors import AriError
 from ari_app.ari.events import RecordingFailed, RecordingFinished
@@ -31,9 +32,16 @@ class RecordingError(AriAppError):
     stage = Stage.VOICEMAIL
 
 
+def recording_prefix(call_id: str) -> str:
+    """How every voicemail recording of a call begins: ``voicemail-<call id, . as ->-``."""
+    return f"voicemail-{call_id.replace('.', '-')}-"
+
+
 def recording_name(call_id: str) -> str:
-    """The Asterisk recording name of a call's voicemail."""
-    return f"voicemail-{call_id}".replace(".", "-")
+    """A fresh Asterisk recording name for a call's voicemail: never an earlier message's
+    (a call taken back after a restart may record again while Asterisk's copy of its first
+    message is not saved yet)."""
+    return recording_prefix(call_id) + secrets.token_hex(4)
 
 
 class VoicemailSteps(MessageSteps):
@@ -56,7 +64,7 @@ class VoicemailSteps(MessageSteps):
                 format="wav",
                 max_duration_seconds=step.max_seconds,
                 max_silence_seconds=max(1, round(line.voicemail.silence_seconds)),
-                if_exists="overwrite",
+                if_exists="fail",  # never write over a message
                 beep=True,
                 terminate_on="#",
             )

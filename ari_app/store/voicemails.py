@@ -83,8 +83,8 @@ class VoicemailStore:
     async def adopt_recording(self, recording_name: str) -> VoicemailRecord | None:
         """A job for a recording Asterisk holds that no job names yet (after a crash).
 
-        The call it belongs to is found by name (``voicemail-<call id with . as ->``) for
-        its line and caller. None when a job for the recording exists already.
+        The call it belongs to is found by name (``voicemail-<call id, . as ->-<suffix>``)
+        for its line and caller. None when a job for the recording exists already.
         """
         now = _now()
 
@@ -96,7 +96,9 @@ class VoicemailStore:
                 return None
             call = conn.execute(
                 "SELECT id, line, caller, COALESCE(updated_at, started_at) FROM calls "
-                "WHERE 'voicemail-' || REPLACE(id, '.', '-') = ?",
+                "WHERE substr(?1, 1, length('voicemail-' || REPLACE(id, '.', '-') || '-')) "
+                "= 'voicemail-' || REPLACE(id, '.', '-') || '-' "
+                "OR ?1 = 'voicemail-' || REPLACE(id, '.', '-')",  # names before the suffix
                 (recording_name,),
             ).fetchone()
             call_id, line, caller, at = call if call is not None else (None, None, None, now)

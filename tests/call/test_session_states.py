@@ -20,7 +20,7 @@ from ari_app.ari.events import Envelope, RecordingEvent, RecordingFailed
 from ari_app.ari.models import LiveRecording
 from ari_app.call import events as ev
 from ari_app.call.session import SAVED_MESSAGE, SORRY_MESSAGE
-from ari_app.call.voicemail_step import recording_name
+from ari_app.call.voicemail_step import recording_name, recording_prefix
 from ari_app.testing import Behaviour
 
 from .conftest import short_config
@@ -50,9 +50,10 @@ def nobody_answers(r: Rig) -> None:
 
 async def leave_message(r: Rig, call_id: str, digits: str = "#") -> None:
     """Wait until Asterisk records the caller, then end the message with ``digits``."""
-    name = recording_name(call_id)
+    prefix = recording_prefix(call_id)
     await r.ari_event(
-        "RecordingStarted", lambda e: isinstance(e, RecordingEvent) and e.recording.name == name
+        "RecordingStarted",
+        lambda e: isinstance(e, RecordingEvent) and e.recording.name.startswith(prefix),
     )
     r.fake.press_dtmf(call_id, digits)
 
@@ -134,7 +135,7 @@ async def test_nobody_available_voicemail_ended_with_hash_still_confirms(r: Rig)
     assert ended.outcome == "voicemail"
     assert r.voices[0].said[-1] == SAVED_MESSAGE
     recorded = r.of(call.channel_id, ev.VoicemailRecorded)[0]
-    assert recorded.name == recording_name(call.channel_id)
+    assert recorded.name.startswith(recording_prefix(call.channel_id))
     assert recorded.line == "main"
 
 
@@ -170,10 +171,13 @@ async def test_after_hours_goes_to_voicemail_without_ringing(r: Rig) -> None:
 async def test_recording_failed_fails_the_call_with_its_reason(r: Rig) -> None:
     nobody_answers(r)
     call = await r.call(turns=[None])
-    name = recording_name(call.channel_id)
-    await r.ari_event(
-        "RecordingStarted", lambda e: isinstance(e, RecordingEvent) and e.recording.name == name
+    prefix = recording_prefix(call.channel_id)
+    started = await r.ari_event(
+        "RecordingStarted",
+        lambda e: isinstance(e, RecordingEvent) and e.recording.name.startswith(prefix),
     )
+    assert isinstance(started, RecordingEvent)
+    name = started.recording.name
     failed = RecordingFailed(
         envelope=Envelope("RecordingFailed", r.client.app, "", {}),
         recording=LiveRecording(name=name, state="failed", cause="disk full"),
@@ -305,3 +309,11 @@ async def test_caller_hangs_up_while_people_are_involved(
     ended = await r.ended(call)
     assert ended.outcome == "abandoned"
     assert r.left_behind(call.channel_id) == []
+
+
+def test_each_voicemail_recording_gets_a_new_name() -> None:
+    """A call taken back after a restart records again: its first message, maybe not yet
+    saved from Asterisk, is never overwritten (and the name still finds the call)."""
+    first, second = recording_name("1700000000.5"), recording_name("1700000000.5")
+    assert first != second
+    assert first.startswith("voicemail-1700000000-5-")

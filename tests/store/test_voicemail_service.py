@@ -25,7 +25,7 @@ from ari_app.voicemail.service import VoicemailService
 from ari_app.voicemail.source import AriRecordingSource
 
 CALL = "1700000000.42"
-NAME = "voicemail-1700000000-42"
+NAME = "voicemail-1700000000-42-0a1b2c3d"
 
 
 def wav(seconds: float, *, loud: bool) -> bytes:
