@@ -8,6 +8,7 @@ from html import escape
 from ari_app.store.models import CallRecord, VoicemailRecord, iso
 from ari_app.store.report import Report
 from ari_app.web.chart import bar_chart
+from ari_app.web.why import why
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -77,6 +78,7 @@ def _call_rows(calls: Sequence[CallRecord]) -> str:
             f'<tr class="call" data-call-id="{_e(c.id)}"><td>{_e(iso(c.started_at))}</td>'
             f"<td>{_e(c.line)}</td><td>{_e(c.caller)}</td><td>{_e(c.outcome)}</td>"
             f"<td>{_e(c.handoff_reason)}</td><td>{_e(c.agent)}</td>"
+            f'<td class="why">{_e(why(c))}</td>'
             f"<td>{_seconds(c.duration_s)}</td>"
             f"<td><details><summary>{len(c.turns)} turns</summary>{transcript_html(c)}"
             f'</details> <a href="/calls/{_e(c.id)}">open</a></td></tr>'
@@ -159,7 +161,7 @@ def dashboard_html(
         f'<section><h2>Live calls (<span id="live-count">{len(live)}</span>)</h2>'
         f'<table id="live"><thead>{head}</thead><tbody>{_live_rows(live)}</tbody></table></section>'
         '<section><h2>Recent calls</h2><table id="calls"><tr><th>started</th><th>line</th>'
-        "<th>caller</th><th>outcome</th><th>handoff</th><th>agent</th><th>length</th>"
+        "<th>caller</th><th>outcome</th><th>handoff</th><th>agent</th><th>why</th><th>length</th>"
         f"<th>transcript</th></tr>{_call_rows(recent)}</table></section>"
         '<section><h2>Voicemails</h2><table id="voicemails"><tr><th>time</th><th>caller</th>'
         "<th>line</th><th>length</th><th>transcript</th><th>audio</th></tr>"
@@ -179,6 +181,7 @@ def call_html(call: CallRecord) -> str:
         f'<p><a href="/">dashboard</a></p><h1>Call {_e(call.id)}</h1>'
         f"<p>{_e(call.caller)} on {_e(call.line)} at {_e(iso(call.started_at))}: "
         f"<b>{_e(call.outcome or 'live')}</b> {_e(call.handoff_reason)} {_e(call.agent)}</p>"
+        f'<p class="why">{_e(why(call))}</p>'
         f"<h2>Transcript</h2>{transcript_html(call)}"
         f"<h2>Events</h2><table>{events}</table>"
     )

@@ -23,6 +23,9 @@ import yaml
 from ari_app.call import events as ev
 from ari_app.call.events import CallEventType as E
 from ari_app.call.recorded import read_recording
+from ari_app.call.seams import CallConversation
+from ari_app.config import Config
+from ari_app.config.kb_model import KnowledgeBaseError
 from ari_app.media.codecs import resample
 from ari_app.simulation import CallResult, Simulation
 from ari_app.testing import Behaviour
@@ -31,6 +34,8 @@ from ari_app.testing.fake_asterisk import FakeCall
 from ari_app.testing.scripted_caller import ScriptedCaller
 from ari_app.tts.base import VoiceSettings
 from ari_app.tts.espeak import EspeakSynthesizer
+from ari_app.web.pages import call_html
+from ari_app.web.why import why
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -176,6 +181,10 @@ async def test_at_capacity_chosen_people_ring_then_recorded_voicemail_greeting(
     call = await asyncio.to_thread(sim.runtime.store.reader.get_call, result.call_id)
     assert call is not None
     assert call.handoff_reason == "ai_unavailable: capacity"
+    # the dashboard says why the call went where it went
+    route = "AI agent unavailable (capacity) → rang lena, maya, omar → nobody answered → voicemail"
+    assert why(call) == route
+    assert f'<p class="why">{route}</p>' in call_html(call)
     assert sim.runtime.supervisor.capacity.in_use() == 0
 
 
@@ -230,3 +239,23 @@ async def test_asterisk_sound_as_the_after_hours_greeting(sim: Simulation) -> No
         (f"/ari/channels/{result.call_id}/play", "sound:custom/closed")
     ]
     assert match(audio, sim.fake.sounds_dir / "custom" / "closed.wav") >= 0.6  # type: ignore[operator]
+
+
+async def test_broken_knowledge_base_mid_call_sends_the_caller_to_people(sim: Simulation) -> None:
+    """The greeting played, then the line's answer engine cannot be built: people take over."""
+    assert sim.runtime is not None
+    services = sim.runtime.supervisor.services
+    assert services is not None
+
+    async def broken(config: Config, line: str) -> CallConversation:
+        raise KnowledgeBaseError(f"{line}: knowledge/practice.yaml:3: entry has no id")
+
+    services.conversation = broken
+    try:
+        _, result = await leave_voicemail(sim, await sim.place("main"))
+    finally:
+        services.conversation = None
+    assert len(result.of(E.GREETING)) == 1
+    assert result.of(ev.Handoff)[0].reason == "ai_unavailable: kb_broken"
+    assert [r.target for r in result.of(ev.Ringing)] == ["billing", "front_desk"]
+    assert result.outcome == "voicemail"

@@ -44,6 +44,11 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--press", help="keys the caller presses after speaking (e.g. 0 or #)")
     parser.add_argument(
+        "--ai-at-capacity",
+        action="store_true",
+        help="every AI seat is taken: the call takes the line's ai_agent.unavailable branch",
+    )
+    parser.add_argument(
         "--agents",
         choices=[b.value for b in Behaviour],
         default="answer",
@@ -114,6 +119,8 @@ async def run(args: argparse.Namespace) -> int:
         async with sim:
             sim.moment = moment
             sim.agents(Behaviour(args.agents), *(u.endpoint for u in config.users.values()))
+            if args.ai_at_capacity and sim.runtime is not None:
+                sim.runtime.supervisor.capacity.exhausted = True
             result = await sim.run_call(args.line, steps, within=300)
     print(f"outcome: {result.outcome}")
     return 0
