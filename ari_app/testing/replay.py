@@ -404,4 +404,5 @@ def _state(entry: Json) -> str:
 
 async def replay(fake: FakeAsterisk, capture: Path) -> Replay:
     """Play ``capture`` against ``fake`` (started, lab dialplan) and return both sides."""
-    return await _Driver(fake, load_capture(capture)).run()
+    entries = await asyncio.to_thread(load_capture, capture)
+    return await _Driver(fake, entries).run()
