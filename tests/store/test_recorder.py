@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from ari_app.call import events as ev
 from ari_app.metrics.calls import CallMetrics
@@ -21,7 +22,7 @@ CALL = "1700000000.7"
 
 def a_call(call_id: str = CALL) -> list[ev.CallEvent]:
     """The events of one call that failed after a handoff, in order."""
-    c = {"call_id": call_id}
+    c: dict[str, Any] = {"call_id": call_id}
     return [
         ev.Started(**c, at_ms=0, line="main", caller="+15550101", did="100"),
         ev.Answered(**c, at_ms=5),
