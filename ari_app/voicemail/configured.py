@@ -26,7 +26,8 @@ class ConfiguredChannels:
 
     def __init__(self, config: Callable[[], Config]) -> None:
         self._config = config
-        self._built: dict[tuple[int, str], Channel] = {}
+        self._built_for: Config | None = None
+        self._built: dict[str, Channel] = {}
 
     def __iter__(self) -> Iterator[str]:
         """Every channel name the configuration in force can notify."""
@@ -43,13 +44,13 @@ class ConfiguredChannels:
     def get(self, name: str) -> Channel | None:
         """The channel called ``name``, or None when the configuration no longer has it."""
         config = self._config()
-        key = (id(config), name)
-        channel = self._built.get(key)
+        if config is not self._built_for:  # a reload: build from the new configuration
+            self._built_for, self._built = config, {}
+        channel = self._built.get(name)
         if channel is None:
             channel = self._build(config, name)
             if channel is not None:
-                self._built = {k: v for k, v in self._built.items() if k[0] == id(config)}
-                self._built[key] = channel
+                self._built[name] = channel
         return channel
 
     @staticmethod
