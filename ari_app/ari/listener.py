@@ -248,7 +248,7 @@ class EventListener:
             return
         try:
             await self.client.subscribe(sorted(self.subscriptions))
-        except AriError as exc:
+        except (AriError, ValueError, TypeError, AttributeError) as exc:  # odd answers too
             log.warning("could not re-subscribe %s after reconnect: %s", self.client.app, exc)
 
     def _log_failure(self, failures: int, what: str) -> None:
