@@ -8,6 +8,7 @@ voicemail id past 64 bits gave 500, and ``/api/calls?limit=-1`` returned every r
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from aiohttp import web
 from ari_app import counters
 from ari_app.store import Store
 from ari_app.web.app import start_dashboard
-from ari_app.web.guard import ConnectionGuard
+from ari_app.web.guard import ConnectionGuard, quiet_accept_errors
 
 TOKEN = "test-token-0123456789abcdef"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -157,3 +158,16 @@ async def test_connections_past_the_limit_are_refused(dash: Dashboard) -> None:
         ) as resp,
     ):
         assert resp.status == 200
+
+
+def test_accept_errors_are_logged_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    """Fault #7: out of file descriptors, asyncio logged every accept retry (10 MB of log)."""
+    quiet_accept_errors()
+    logger = logging.getLogger("asyncio")
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        for _ in range(100):
+            logger.error("socket.accept() out of system resource\nsocket: <socket fd=9>")
+        logger.error("Task exception was never retrieved")
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("out of system resource" in m for m in messages) <= 1
+    assert "Task exception was never retrieved" in messages
