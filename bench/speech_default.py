@@ -231,6 +231,30 @@ def latency_table(engine: WhisperEngine) -> None:
     print()
 
 
+def decode_cpu_table(engine: WhisperEngine) -> None:
+    """CPU time of one utterance's decode (encoder + greedy decoder), load-independent."""
+    clips = [read_wav_at(p.path, 8000) for p in stock_prompts()]
+    samples = [
+        (np.frombuffer(resample(c, 8000, 16000), "<i2") / 32768).astype(np.float32) for c in clips
+    ]
+    cpu, wall = [], []
+    for clip in samples:
+        start_cpu, start_wall = time.process_time(), time.perf_counter()
+        engine.decode(clip)
+        cpu.append(1000 * (time.process_time() - start_cpu))
+        wall.append(1000 * (time.perf_counter() - start_wall))
+    cpu.sort()
+    wall.sort()
+    p95 = int(0.95 * len(cpu))
+    print("| one decode of a 2-6 s utterance (1 thread) | median | p95 |")
+    print("| --- | --- | --- |")
+    print(f"| CPU time | {statistics.median(cpu):.0f} ms | {cpu[p95]:.0f} ms |")
+    print(
+        f"| wall time (this run's load) | {statistics.median(wall):.0f} ms | {wall[p95]:.0f} ms |"
+    )
+    print()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen parts and print Markdown."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -248,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.part in ("vad", "all"):
         vad_table()
     if args.part in ("latency", "all"):
+        decode_cpu_table(engine)
         latency_table(engine)
     return 0
 

@@ -111,11 +111,19 @@ class SpeechKit:
         return await AsyncRecognizer.open(_BandOpener(self), PCM_RATE, name="asr-call")
 
     async def warm(self, voice: str, rate_wpm: int, texts: Iterable[str]) -> None:
-        """Synthesise ``texts`` ahead (into the disk cache), so calls never wait for them."""
-        speak = self.chunks(voice, rate_wpm)
+        """Synthesise ``texts`` ahead (into the disk cache), so calls never wait for them.
+
+        Calls go first: warming makes one sentence at a time, only while no call waits.
+        """
         for text in texts:
-            async for _ in speak(text):
-                pass
+            try:
+                await self.synthesizer(voice, rate_wpm).warm(text)
+            except TtsError as exc:
+                if not piper.is_piper_voice(voice) or voice in self._broken:
+                    raise
+                log.warning("Piper voice %s failed (%s): speaking with espeak-ng", voice, exc)
+                self._broken.add(voice)
+                await self.synthesizer(voice, rate_wpm).warm(text)
 
 
 class _BandOpener:

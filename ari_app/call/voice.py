@@ -145,6 +145,10 @@ class Voice:
                 last = now
                 continue
             last = loop.time()
+            # Take every frame already waiting, so the VAD (in its thread) never falls
+            # behind the caller's audio by more than one hand-over.
+            while not self.transport.frames.empty():
+                pcm += self.transport.frames.get_nowait()
             frames = list(self._splitter.push(pcm))
             decisions = await self.vad.classify(frames)
             for frame, is_speech in zip(frames, decisions, strict=True):
@@ -231,6 +235,9 @@ class Voice:
         self.endpointer.playing = playing
         self._forwarding = False
         self._speculated = False
+        # Positions restart with the turn: older frames would be taken for this turn's
+        # pre-roll and spliced into the caller's words.
+        self._recent.clear()
         while not self._utterance.empty():
             self._utterance.get_nowait()
 

@@ -1,4 +1,8 @@
-"""Transcribing a whole voicemail WAV with a streaming recognizer, off the event loop."""
+"""Transcribing a whole voicemail WAV with a streaming recognizer, off the event loop.
+
+With Whisper (the default) the stream decodes the whole message at the end, cut at its
+quiet moments into pieces that fit Whisper's 10 s window, so long messages are complete.
+"""
 
 from __future__ import annotations
 
