@@ -14,6 +14,7 @@ import pytest
 
 from ari_app.ari.client import AriClient
 from ari_app.call.record_greeting import GreetingError, record_greeting
+from ari_app.cli import main
 from ari_app.config import load_config
 from ari_app.testing import Behaviour, FakeAsterisk
 from ari_app.testing.audio import read_wav, rms, tone
@@ -88,3 +89,17 @@ async def test_nobody_answers(tmp_path: Path, fake: FakeAsterisk) -> None:
         with pytest.raises(GreetingError, match="PJSIP/202 did not answer"):
             await record_greeting(c, "PJSIP/202", tmp_path / "x.wav", tmp_path, answer_within=5)
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_command_refuses_bad_targets_and_a_missing_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["record-greeting", "-c", str(SAMPLE), "--endpoint", "PJSIP/201", "--to"]
+    assert main([*args, "../outside.wav"]) == 2
+    assert "must be a path inside the config directory" in capsys.readouterr().err
+    assert main([*args, "sound:custom/closed"]) == 2
+    assert "not an Asterisk sound" in capsys.readouterr().err
+    monkeypatch.delenv("ARI_PASSWORD", raising=False)
+    assert main([*args, "sounds/closed.wav"]) == 1
+    assert "ARI_PASSWORD" in capsys.readouterr().err
+    assert not (SAMPLE / "sounds" / "closed.wav").exists()
