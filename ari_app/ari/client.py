@@ -14,7 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -48,6 +48,25 @@ class RequestRecord:
     body: frozenset[str]
 
 
+class RestTransport(Protocol):
+    """Carries one REST request another way than HTTP (e.g. ARI over an outbound WebSocket).
+
+    ``path`` is the URL-quoted path relative to ``/ari`` (``/channels/1.2/answer``);
+    ``wait_s`` is the timeout in seconds. Returns the response body (``b""`` when none)
+    or raises :mod:`ari_app.ari.errors`' typed errors.
+    """
+
+    async def send(  # noqa: PLR0917
+        self,
+        method: str,
+        path: str,
+        template: str,
+        params: Mapping[str, str],
+        body: Mapping[str, Any] | None,
+        wait_s: float,
+    ) -> bytes: ...
+
+
 def basic_auth_header(username: str, password: str) -> str:
     """The value of an HTTP basic ``Authorization`` header."""
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
@@ -75,7 +94,10 @@ class AriClient:
         *,
         timeout: float = 10.0,
         session: aiohttp.ClientSession | None = None,
+        transport: RestTransport | None = None,
     ) -> None:
+        self.transport = transport
+        """When set, requests go through it instead of HTTP (outbound WebSocket mode)."""
         self.base_url = base_url.rstrip("/")
         self.app = app
         self.timeout = timeout
@@ -136,6 +158,11 @@ class AriClient:
                 )
             )
         url_path = template.format(**{k: quote(v, safe="") for k, v in (path or {}).items()})
+        if self.transport is not None:
+            data = await self.transport.send(
+                method, url_path, template, params, json_body, self.timeout
+            )
+            return data if raw else (_json(data) if data else None)
         url = self.base_url + url_path
         try:
             async with self.session.request(

@@ -89,6 +89,18 @@ class Model(BaseModel):
 # --- app.yaml -------------------------------------------------------------------------
 
 
+class OutboundSettings(Model):
+    """The endpoint Asterisk's ``res_websocket_client`` connects to (``ari.mode: outbound``)."""
+
+    host: Text = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8765
+    path: Annotated[str, Field(pattern=r"^/")] = "/"
+    username: Text = "asterisk"
+    """The ``username`` of websocket_client.conf that Asterisk sends (HTTP basic auth)."""
+    password_env: Text = "ARI_OUTBOUND_PASSWORD"
+    """Name of the environment variable holding websocket_client.conf's ``password``."""
+
+
 class AriSettings(Model):
     """How to reach Asterisk's REST Interface."""
 
@@ -100,6 +112,12 @@ class AriSettings(Model):
     """Name of the environment variable holding the ARI password."""
     app: Name = "ari-app"
     """Stasis application name used in the dialplan."""
+    mode: Literal["inbound", "outbound"] = "inbound"
+    """``inbound``: we open Asterisk's events WebSocket (one worker per Asterisk).
+    ``outbound``: Asterisk 22 connects to us (ari.conf ``type = outbound_websocket``),
+    per call or persistently, and REST requests go over that socket."""
+    outbound: OutboundSettings = OutboundSettings()
+    """Where we listen in ``outbound`` mode and the credentials Asterisk must send."""
 
 
 SLIN16_OVER_RTP = (

@@ -43,6 +43,7 @@ from ari_app.testing.model import (
     Json,
     timestamp,
 )
+from ari_app.testing.outbound import OutboundClients
 from ari_app.testing.server import build_app
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,8 @@ class FakeCore:
         self.port = 0
         self.ticks = 0
         self.web_app = build_app(self)  # type: ignore[arg-type]
+        self.outbound = OutboundClients(self)  # type: ignore[arg-type]
+        """ARI outbound WebSocket configurations (see :mod:`ari_app.testing.outbound`)."""
 
     # --- lifecycle ------------------------------------------------------------------
 

@@ -217,6 +217,13 @@ class DialplanRunner:
                     channel.dialplan_log.append(f"{where} -> entered")
                     self.fake.enter_stasis(channel, app, args)
                     return
+                if self.fake.outbound.per_call(app) is not None:
+                    # app_stasis: no app registered, a per-call outbound websocket config
+                    self.fake.spawn(
+                        self.fake.outbound.stasis(channel, app, args, where),
+                        f"fake-outbound-stasis-{channel.id}",
+                    )
+                    return
                 channel.variables["STASISSTATUS"] = "FAILED"
                 channel.dialplan_log.append(f"{where} -> FAILED")
             elif step.app in ("Goto", "GotoIf"):
