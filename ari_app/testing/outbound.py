@@ -144,10 +144,14 @@ class OutboundSession:
                 await writer
 
     async def close(self) -> None:
-        """Close the WebSocket (code 1000) and the loopback HTTP session."""
+        """Close the WebSocket (code 1000) for good: no reconnect follows."""
         self.closing = True
         if self.ws is not None:
             await self.ws.close()
+
+    async def finish(self) -> None:
+        """Close the WebSocket and the loopback HTTP session."""
+        await self.close()
         await self._http.close()
 
     async def _write(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -276,28 +280,48 @@ class OutboundClients:
                 session.unregister()
         finally:
             session.unregister()
-            await session.close()
+            await session.finish()
 
     async def stasis(self, channel: FakeChannel, app: str, args: list[str], where: str) -> None:
-        """``Stasis(app)`` through a per-call connection: enter, or fail to the dialplan."""
+        """``Stasis(app)`` through a per-call connection: enter, or fail to the dialplan.
+
+        A socket lost mid-call is reconnected (``reconnect_attempts`` tries, events queued
+        meanwhile); when that fails the call leaves Stasis with ``STASISSTATUS=FAILED`` and
+        goes on in the dialplan, as ``stasis_app_control_mark_failed`` + continue do.
+        """
         config = self.per_call(app)
         assert config is not None
         app_id = f"{app}:{channel.name}"
         session = OutboundSession(self.fake, config, [app_id], channel.id)
         config.sessions.append(session)
         if not await session.connect():
-            await session.close()
-            channel.variables["STASISSTATUS"] = "FAILED"
-            channel.dialplan_log.append(f"{where} -> FAILED (outbound websocket)")
-            if not channel.destroyed:
-                channel.priority += 1
-                DialplanRunner(self.fake, channel).run()
+            await session.finish()
+            self._fail(channel, where)
             return
         session.register()
         channel.dialplan_log.append(f"{where} -> entered as {app_id}")
         self.fake.enter_stasis(channel, app_id, args)
         try:
-            await session.serve()
+            while True:
+                await session.serve()
+                if session.closing or channel.destroyed or not channel.in_stasis:
+                    break
+                log.warning("%s: outbound websocket disconnected, reconnecting", app_id)
+                if not await session.connect():
+                    self._fail(channel, f"{where} (reconnect)")
+                    break
         finally:
             session.unregister()
-            await session.close()
+            await session.finish()
+
+    def _fail(self, channel: FakeChannel, where: str) -> None:
+        """``Stasis()`` returns failed: ``STASISSTATUS=FAILED``, on at the next priority."""
+        if channel.in_stasis:
+            if channel.bridge_id and channel.bridge_id in self.fake.bridges:
+                self.fake.bridge_remove(self.fake.bridges[channel.bridge_id], channel)
+            self.fake.leave_stasis(channel)
+        channel.variables["STASISSTATUS"] = "FAILED"
+        channel.dialplan_log.append(f"{where} -> FAILED (outbound websocket)")
+        if not channel.destroyed:
+            channel.priority += 1
+            DialplanRunner(self.fake, channel).run()

@@ -258,3 +258,39 @@ async def test_bad_rest_requests_get_asterisks_answers(fake: FakeAsterisk) -> No
         for ws in sockets:
             await ws.close()
         await runner.cleanup()
+
+
+async def test_per_call_socket_lost_mid_call_reconnects_then_fails_to_the_dialplan(
+    fake: FakeAsterisk, desk_server: tuple[FrontDesk, OutboundServer]
+) -> None:
+    """Asterisk reconnects a per-call socket the app dropped (another worker behind a load
+    balancer can take the call up); when nobody answers any more, the call leaves Stasis
+    with STASISSTATUS=FAILED and the dialplan's fallback rings the front desk."""
+    desk, server = desk_server
+    config = OutboundWebsocket(
+        uri=server.url,
+        apps=["desk"],
+        username=USER,
+        password=PASSWORD,
+        reconnect_attempts=2,
+        reconnect_interval=10,
+    )
+    fake.outbound.add(config)
+    call = await fake.place_call("580", app="desk")
+    await fake.wait_until(lambda: len(desk.bridges) == 1)
+    app_id = f"desk:{call.channel.name}"
+
+    await desk.connections[0].ws.close()  # the worker drops the socket
+    await fake.wait_until(lambda: len(desk.connections) == 2)
+    assert config.connects == 2
+    again = desk.connections[1].client(app_id, timeout=5.0)
+    channel = await again.get_channel(call.channel_id)
+    assert channel.state == "Up"
+    assert call.channel.in_stasis
+
+    await server.stop()  # every worker gone: reconnecting fails
+    await fake.wait_until(lambda: call.channel.variables.get("STASISSTATUS") == "FAILED")
+    assert not call.channel.in_stasis
+    assert config.failures == 2
+    assert any("(reconnect) -> FAILED (outbound websocket)" in x for x in call.dialplan_log)
+    await fake.wait_until(lambda: any("rang PJSIP/201&PJSIP/202" in x for x in call.dialplan_log))
