@@ -26,6 +26,7 @@ import base64
 import binascii
 import contextlib
 import hmac
+import inspect
 import itertools
 import json
 import logging
@@ -37,9 +38,9 @@ import aiohttp
 from aiohttp import web
 
 from ari_app.ari.client import AriClient, _error_message
-from ari_app.ari.errors import AriConnectionError, AriTimeout, http_error
+from ari_app.ari.errors import AriConnectionError, AriError, AriTimeout, http_error
 from ari_app.ari.events import MalformedEvent, decode_frame
-from ari_app.ari.listener import EventCallback, EventListener
+from ari_app.ari.listener import EventCallback, EventListener, RecoveredCallback
 
 log = logging.getLogger(__name__)
 
@@ -247,3 +248,75 @@ class OutboundServer:
         finally:
             self.connections.discard(conn)
         return ws
+
+
+class OutboundLink:
+    """Persistent mode as one :class:`AriClient`: requests go over whichever connection
+    Asterisk has open now; after each (re)connection the channels still in ``app`` are
+    listed and handed to ``on_recovered`` (as :class:`EventListener` does after a
+    reconnect), so a caller whose events were lost meanwhile is not orphaned.
+
+    Pass :meth:`on_connection` to :class:`OutboundServer`.
+    """
+
+    def __init__(
+        self,
+        app: str,
+        on_event: EventCallback,
+        *,
+        on_recovered: RecoveredCallback | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.on_event = on_event
+        self.on_recovered = on_recovered
+        self.client = AriClient("outbound:", "", "", app, timeout=timeout, transport=self)
+        self.current: OutboundConnection | None = None
+        self.connects = 0
+        self.connected = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def on_connection(self, conn: OutboundConnection) -> EventCallback:
+        """Adopt ``conn`` as the live connection (recovery runs once it is being read)."""
+        self.current = conn
+        self.connects += 1
+        self.connected.set()
+        task = asyncio.create_task(self._recover(conn), name="ari-outbound-recover")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return self.on_event
+
+    async def send(  # noqa: PLR0917
+        self,
+        method: str,
+        path: str,
+        template: str,
+        params: Mapping[str, str],
+        body: Mapping[str, Any] | None,
+        wait_s: float,
+    ) -> bytes:
+        """Send over the live connection; :class:`AriConnectionError` when none is open."""
+        conn = self.current
+        if conn is None or conn.ws.closed:
+            raise AriConnectionError(f"{method} {path}: Asterisk has no outbound socket open")
+        return await conn.send(method, path, template, params, body, wait_s)
+
+    async def _recover(self, conn: OutboundConnection) -> None:
+        try:
+            channels = await self.client.channels_in_app()
+        except AriError as exc:
+            log.warning("could not list channels after an outbound connection: %s", exc)
+            return
+        if self.on_recovered is None or conn is not self.current:
+            return
+        try:
+            result = self.on_recovered(channels)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("the recovery callback failed; events keep flowing")
+
+    async def close(self) -> None:
+        """Stop pending recoveries."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -15,10 +15,11 @@ import pytest
 from aiohttp import web
 
 from ari_app.ari.client import AriClient, basic_auth_header
-from ari_app.ari.errors import ChannelGone, NotFound
+from ari_app.ari.errors import AriConnectionError, ChannelGone, NotFound
 from ari_app.ari.events import AriEvent, StasisEnd, StasisStart
 from ari_app.ari.listener import EventCallback
-from ari_app.ari.outbound import OutboundConnection, OutboundServer
+from ari_app.ari.models import Channel
+from ari_app.ari.outbound import OutboundConnection, OutboundLink, OutboundServer
 from ari_app.testing.event_log import EventLog
 from ari_app.testing.fake_asterisk import FakeAsterisk
 from ari_app.testing.outbound import PERSISTENT, OutboundWebsocket
@@ -93,7 +94,7 @@ async def test_per_call_connection_carries_events_and_rest(
     calls = [await fake.place_call("555", app="desk"), await fake.place_call("556", app="desk")]
     for call in calls:
         await call.wait_state("Up")
-    await fake.wait_until(lambda: len(desk.bridges) == 2)
+    await fake.wait_until(lambda: len(desk.errors) == 2)  # the handlers' last step
 
     # One WebSocket per call, each carrying only its call's events, as <app>:<channel name>.
     assert len(desk.connections) == 2
@@ -286,7 +287,7 @@ async def test_per_call_socket_lost_mid_call_reconnects_then_fails_to_the_dialpl
     again = desk.connections[1].client(app_id, timeout=5.0)
     channel = await again.get_channel(call.channel_id)
     assert channel.state == "Up"
-    assert call.channel.in_stasis
+    assert call.channel.app == app_id
 
     await server.stop()  # every worker gone: reconnecting fails
     await fake.wait_until(lambda: call.channel.variables.get("STASISSTATUS") == "FAILED")
@@ -294,3 +295,48 @@ async def test_per_call_socket_lost_mid_call_reconnects_then_fails_to_the_dialpl
     assert config.failures == 2
     assert any("(reconnect) -> FAILED (outbound websocket)" in x for x in call.dialplan_log)
     await fake.wait_until(lambda: any("rang PJSIP/201&PJSIP/202" in x for x in call.dialplan_log))
+
+
+async def test_persistent_link_is_one_client_across_reconnects(fake: FakeAsterisk) -> None:
+    """OutboundLink: one AriClient for the whole app (as the supervisor has), requests over
+    the live socket; after Asterisk reconnects, the channels still in the app are recovered."""
+    log = EventLog()
+    recovered: list[list[str]] = []
+
+    async def on_recovered(channels: list[Channel]) -> None:
+        recovered.append([c.id for c in channels])
+
+    link = OutboundLink("desk", log, on_recovered=on_recovered, timeout=5.0)
+    server = OutboundServer(USER, PASSWORD, link.on_connection)
+    await server.start()
+    try:
+        with pytest.raises(AriConnectionError):
+            await link.client.ping()
+        fake.outbound.add(
+            OutboundWebsocket(
+                uri=server.url,
+                apps=["desk"],
+                connection_type=PERSISTENT,
+                username=USER,
+                password=PASSWORD,
+                reconnect_interval=10,
+            )
+        )
+        await fake.wait_until(lambda: recovered == [[]])
+        call = await fake.place_call("590", app="desk")
+        start = await log.wait_for(StasisStart, channel__id=call.channel_id)
+        await link.client.answer(start.channel.id)
+        await call.wait_state("Up")
+
+        first = link.current
+        assert first is not None
+        await first.ws.close()  # the socket drops; Asterisk reconnects
+        await fake.wait_until(lambda: len(recovered) == 2)
+        assert link.connects == 2
+        assert link.current is not first
+        assert recovered[1] == [call.channel_id]
+        await link.client.hangup(call.channel_id)
+        await log.wait_for(StasisEnd, channel__id=call.channel_id)
+    finally:
+        await link.close()
+        await server.stop()
