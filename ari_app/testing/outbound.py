@@ -160,7 +160,7 @@ class OutboundSession:
                 await ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
-            if self.channel_id and '"StasisEnd"' in text and self.channel_id in text:
+            if self.channel_id and _is_stasis_end_of(text, self.channel_id):
                 self.fake.spawn(self._close_later(), f"fake-outbound-close-{self.channel_id}")
         await ws.close()
 
@@ -232,6 +232,14 @@ class OutboundSession:
             if payload:
                 reply.update(content_type="application/json", message_body=payload.decode())
             return reply
+
+
+def _is_stasis_end_of(text: str, channel_id: str) -> bool:
+    """True for the StasisEnd of ``channel_id`` (after which Asterisk closes a per-call socket)."""
+    if '"StasisEnd"' not in text:
+        return False
+    message = json.loads(text)
+    return bool(message.get("type") == "StasisEnd" and message["channel"]["id"] == channel_id)
 
 
 def _reply(request: dict[str, Any], status: int, reason: str, message: str = "") -> dict[str, Any]:
