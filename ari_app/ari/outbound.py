@@ -39,8 +39,10 @@ from aiohttp import web
 
 from ari_app.ari.client import AriClient, _error_message
 from ari_app.ari.errors import AriConnectionError, AriError, AriTimeout, http_error
-from ari_app.ari.events import MalformedEvent, decode_frame
+from ari_app.ari.events import AriEvent, MalformedEvent, decode_frame
 from ari_app.ari.listener import EventCallback, EventListener, RecoveredCallback
+from ari_app.ari.models import Channel
+from ari_app.ari.reconnect import ConnState
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +273,8 @@ class OutboundLink:
         self.on_recovered = on_recovered
         self.client = AriClient("outbound:", "", "", app, timeout=timeout, transport=self)
         self.current: OutboundConnection | None = None
+        """The latest connection; requests use it, or another one still open."""
+        self.open: list[OutboundConnection] = []
         self.connects = 0
         self.connected = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -278,9 +282,10 @@ class OutboundLink:
     async def on_connection(self, conn: OutboundConnection) -> EventCallback:
         """Adopt ``conn`` as the live connection (recovery runs once it is being read)."""
         self.current = conn
+        self.open = [c for c in self.open if not c.ws.closed] + [conn]
         self.connects += 1
         self.connected.set()
-        task = asyncio.create_task(self._recover(conn), name="ari-outbound-recover")
+        task = asyncio.create_task(self._recover(), name="ari-outbound-recover")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return self.on_event
@@ -297,16 +302,20 @@ class OutboundLink:
         """Send over the live connection; :class:`AriConnectionError` when none is open."""
         conn = self.current
         if conn is None or conn.ws.closed:
+            # Asterisk runs a RESTRequest the same whichever socket carries it
+            # (ast_ari_invoke as the local ARI user), so any open one will do.
+            conn = next((c for c in reversed(self.open) if not c.ws.closed), None)
+        if conn is None:
             raise AriConnectionError(f"{method} {path}: Asterisk has no outbound socket open")
         return await conn.send(method, path, template, params, body, wait_s)
 
-    async def _recover(self, conn: OutboundConnection) -> None:
+    async def _recover(self) -> None:
         try:
             channels = await self.client.channels_in_app()
         except AriError as exc:
             log.warning("could not list channels after an outbound connection: %s", exc)
             return
-        if self.on_recovered is None or conn is not self.current:
+        if self.on_recovered is None:
             return
         try:
             result = self.on_recovered(channels)
@@ -320,3 +329,67 @@ class OutboundLink:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class OutboundEvents:
+    """What the runtime needs of :class:`EventListener`, in outbound mode: ``start``,
+    ``stop``, ``state``, ``connected``, ``on_event``/``on_recovered``, plus :attr:`client`
+    (one :class:`AriClient` over the sockets, see :class:`OutboundLink`)."""
+
+    def __init__(  # noqa: PLR0917
+        self,
+        app: str,
+        username: str,
+        password: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/",
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        self.on_event: EventCallback | None = None
+        self.on_recovered: RecoveredCallback | None = None
+        self.link = OutboundLink(app, self._event, on_recovered=self._recovered, timeout=timeout)
+        self.server = OutboundServer(username, password, self.link.on_connection, host, port, path)
+        self._state = ConnState.IDLE
+
+    @property
+    def client(self) -> AriClient:
+        """The REST client over Asterisk's outbound sockets."""
+        return self.link.client
+
+    @property
+    def connected(self) -> asyncio.Event:
+        """Set once Asterisk has connected."""
+        return self.link.connected
+
+    @property
+    def state(self) -> ConnState:
+        """``connected`` while a socket is open, ``connecting`` while waiting for one."""
+        if self._state is not ConnState.CONNECTING:
+            return self._state
+        alive = any(not c.ws.closed for c in self.server.connections)
+        return ConnState.CONNECTED if alive else ConnState.CONNECTING
+
+    async def start(self) -> None:
+        """Listen for Asterisk."""
+        await self.server.start()
+        self._state = ConnState.CONNECTING
+
+    async def stop(self) -> None:
+        """Close the sockets and stop listening."""
+        self._state = ConnState.STOPPED
+        await self.link.close()
+        await self.server.stop()
+
+    async def _event(self, event: AriEvent) -> None:
+        if self.on_event is not None:
+            result = self.on_event(event)
+            if inspect.isawaitable(result):
+                await result
+
+    async def _recovered(self, channels: list[Channel]) -> None:
+        if self.on_recovered is not None:
+            result = self.on_recovered(channels)
+            if inspect.isawaitable(result):
+                await result

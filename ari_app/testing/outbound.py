@@ -309,6 +309,7 @@ class OutboundClients:
         session.register()
         channel.dialplan_log.append(f"{where} -> entered as {app_id}")
         self.fake.enter_stasis(channel, app_id, args)
+        channel.app_data = ",".join([app, *args])  # the dialplan's Stasis() data, as written
         try:
             while True:
                 await session.serve()

@@ -19,7 +19,13 @@ from ari_app.ari.errors import AriConnectionError, ChannelGone, NotFound
 from ari_app.ari.events import AriEvent, StasisEnd, StasisStart
 from ari_app.ari.listener import EventCallback
 from ari_app.ari.models import Channel
-from ari_app.ari.outbound import OutboundConnection, OutboundLink, OutboundServer
+from ari_app.ari.outbound import (
+    OutboundConnection,
+    OutboundEvents,
+    OutboundLink,
+    OutboundServer,
+)
+from ari_app.ari.reconnect import ConnState
 from ari_app.testing.event_log import EventLog
 from ari_app.testing.fake_asterisk import FakeAsterisk
 from ari_app.testing.outbound import PERSISTENT, OutboundWebsocket
@@ -340,3 +346,49 @@ async def test_persistent_link_is_one_client_across_reconnects(fake: FakeAsteris
     finally:
         await link.close()
         await server.stop()
+
+
+def _state(events: OutboundEvents) -> str:
+    return events.state.value
+
+
+async def test_outbound_events_stand_in_for_the_event_listener(fake: FakeAsterisk) -> None:
+    """OutboundEvents: start/stop/state/on_event/on_recovered like EventListener, one client;
+    per call, a request runs over any open socket (Asterisk invokes it the same)."""
+    events = OutboundEvents("desk", USER, PASSWORD)
+    log = EventLog()
+    recovered: list[list[str]] = []
+    events.on_event = log
+    events.on_recovered = lambda channels: recovered.append([c.id for c in channels])
+    assert _state(events) == "idle"
+    await events.start()
+    try:
+        assert _state(events) == "connecting"
+        fake.outbound.add(
+            OutboundWebsocket(
+                uri=events.server.url,
+                apps=["desk"],
+                username=USER,
+                password=PASSWORD,
+                close_delay=0.05,
+            )
+        )
+        calls = [await fake.place_call("595", app="desk"), await fake.place_call("596", app="desk")]
+        starts = [await log.wait_for(StasisStart, channel__id=c.channel_id) for c in calls]
+        assert {s.envelope.application for s in starts} == {f"desk:{c.channel.name}" for c in calls}
+        await fake.wait_until(lambda: len(recovered) == 2)
+        # Both connections listed the channels in Stasis(desk, ...) (the dialplan's data).
+        assert all(calls[0].channel_id in ids for ids in recovered)
+        assert _state(events) == "connected"
+
+        await events.client.hangup(calls[1].channel_id)  # over the latest socket
+        await log.wait_for(StasisEnd, channel__id=calls[1].channel_id)
+        await fake.wait_until(lambda: len(events.server.connections) == 1)
+        await events.client.hangup(calls[0].channel_id)  # over the one still open
+        await log.wait_for(StasisEnd, channel__id=calls[0].channel_id)
+        await fake.wait_until(lambda: events.state is ConnState.CONNECTING)
+        with pytest.raises(AriConnectionError):
+            await events.client.ping()
+    finally:
+        await events.stop()
+    assert _state(events) == "stopped"
