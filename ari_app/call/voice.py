@@ -150,6 +150,8 @@ class Voice:
             while not self.transport.frames.empty():
                 pcm += self.transport.frames.get_nowait()
             frames = list(self._splitter.push(pcm))
+            if not frames:
+                continue
             decisions = await self.vad.classify(frames)
             for frame, is_speech in zip(frames, decisions, strict=True):
                 self.frames_heard += 1

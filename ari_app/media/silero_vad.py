@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib.util
+import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,12 @@ CONTEXT: Final = 64
 """Samples of the previous window the model sees again."""
 _SILENT: Final = 16.0
 """Windows quieter than this RMS (digital silence) are not run through the model."""
+_FLOOR_RISE_DB: Final = 0.05
+"""How fast (dB per 32 ms window) the background level follows louder sound."""
+_LOUD_DB: Final = 20.0
+"""A window this far above the background level is loud."""
+_LOUD_ONSET: Final = 0.2
+"""Speech probability enough to start speech in a loud window."""
 
 _lock = threading.Lock()
 _session: Any = None
@@ -90,7 +97,7 @@ class SileroVad:
         self.release = max(0.05, threshold - 0.15)
         self._session = session()
         self._resampler: Any = (
-            soxr.ResampleStream(sample_rate, MODEL_RATE, 1, dtype="float32")
+            soxr.ResampleStream(sample_rate, MODEL_RATE, 1, dtype="float32", quality="QQ")
             if sample_rate != MODEL_RATE
             else None
         )
@@ -101,9 +108,20 @@ class SileroVad:
         self._speaking = False
         self.probability = 0.0
         """Speech probability of the latest window."""
+        self._floor_db: float | None = None
+        self.loud = False
+        """Whether the latest window is far above the background level."""
 
     def _step(self, window: npt.NDArray[np.float32]) -> float:
-        if float(np.sqrt(np.mean(window**2))) * 32768 < _SILENT:
+        rms = float(np.sqrt(np.mean(window**2))) * 32768
+        level = 20 * math.log10(max(rms, 1.0))
+        # The background level: follows quieter windows at once, louder ones slowly.
+        if self._floor_db is None or level < self._floor_db:
+            self._floor_db = level
+        else:
+            self._floor_db += _FLOOR_RISE_DB
+        self.loud = level >= self._floor_db + _LOUD_DB
+        if rms < _SILENT:
             self._context = window[-CONTEXT:]
             return 0.0
         batch = np.concatenate([self._context, window])[None, :]
@@ -128,10 +146,14 @@ class SileroVad:
             self.probability = self._step(pending[:WINDOW])
             pending = pending[WINDOW:]
         self._pending = pending
+        # Silero is slow to be sure of a first loud word on narrow-band audio (0.3 for a
+        # few hundred ms): far above the background, a lower probability will do.
         if self._speaking:
-            self._speaking = self.probability >= self.release
+            keep = min(self.release, _LOUD_ONSET) if self.loud else self.release
+            self._speaking = self.probability >= keep
         else:
-            self._speaking = self.probability >= self.threshold
+            onset = _LOUD_ONSET if self.loud else self.threshold
+            self._speaking = self.probability >= onset
         return self._speaking
 
     def classify_blocking(self, frames: Sequence[bytes]) -> list[bool]:
