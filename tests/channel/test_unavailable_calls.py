@@ -125,7 +125,9 @@ def _best(h: np.ndarray, t: np.ndarray) -> float:
     corr = np.fft.irfft(np.fft.rfft(h, n) * np.fft.rfft(t[::-1], n), n)[len(t) - 1 : len(h)]
     energy = np.cumsum(np.concatenate([[0.0], h * h]))
     window = np.sqrt(np.maximum(energy[len(t) :] - energy[: -len(t)], 0.0))
-    return float(np.max(corr / (window * np.linalg.norm(t) + 1e-9)))
+    norm = np.linalg.norm(t)
+    loud = window > 0.1 * norm  # silence cannot match speech (and would divide by ~0)
+    return float(np.max(np.where(loud, corr / (window * norm + 1e-9), 0.0), initial=0.0))
 
 
 def match(heard: bytes, recording: Path) -> float:
@@ -259,3 +261,19 @@ async def test_broken_knowledge_base_mid_call_sends_the_caller_to_people(sim: Si
     assert result.of(ev.Handoff)[0].reason == "ai_unavailable: kb_broken"
     assert [r.target for r in result.of(ev.Ringing)] == ["billing", "front_desk"]
     assert result.outcome == "voicemail"
+
+
+async def test_a_key_stops_the_recorded_greeting(sim: Simulation) -> None:
+    """As with a spoken greeting, a key press skips the recording: the beep follows."""
+    assert sim.runtime is not None
+    sim.runtime.supervisor.capacity.exhausted = True
+    call = await sim.place("main")
+    await sim.wait_event(call.channel_id, E.VOICEMAIL, within=150)
+    await call.send_dtmf("#")
+    await sim.wait_event(call.channel_id, E.VOICEMAIL_RECORDED, within=60)
+    await call.hangup()
+    result = await sim.wait_ended(call.channel_id)
+    assert result.outcome == "voicemail"
+    # the caller heard only the start of the recording (without the key: all of it)
+    heard = resample(call.heard(), 16000, RATE)
+    assert match(heard + bytes(RATE * 2 * 10), sim.config_dir / "sounds" / "busy.wav") < 0.2
