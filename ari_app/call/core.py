@@ -27,6 +27,7 @@ from ari_app.call.inbox import CallInbox
 from ari_app.call.media_path import MediaPath, open_media
 from ari_app.call.seams import CallVoice
 from ari_app.call.services import CallServices
+from ari_app.call.settle import settled
 from ari_app.call.voice import SayResult, Utterance
 from ari_app.config.models import Config, Line
 from ari_app.outcomes import Outcome
@@ -150,7 +151,7 @@ class SessionCore:
 
         async def bridge() -> None:
             self._bridges.add(self.bridge_id)  # before asking: a cancelled request may land
-            await ari.create_bridge("mixing", bridge_id=self.bridge_id)
+            await settled(ari.create_bridge("mixing", bridge_id=self.bridge_id))
 
         async def media() -> None:
             self._media = await open_media(ari, settings, media_id, self.inbox.entered)

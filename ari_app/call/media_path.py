@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from ari_app.ari.client import AriClient
 from ari_app.ari.errors import AriError
 from ari_app.ari.models import Channel
+from ari_app.call.settle import settled
 from ari_app.config.models import MediaSettings
 from ari_app.errors import AriAppError, Stage
 from ari_app.media.codecs import wire_format
@@ -97,13 +98,15 @@ async def open_media(
     transport = await _bind_rtp(settings)
     try:
         port = transport.local_address[1]
-        channel = await ari.external_media(
-            settings.format,
-            external_host=f"{settings.advertise_host}:{port}",
-            channel_id=channel_id,
-            encapsulation="rtp",
-            transport="udp",
-            direction="both",
+        channel = await settled(
+            ari.external_media(
+                settings.format,
+                external_host=f"{settings.advertise_host}:{port}",
+                channel_id=channel_id,
+                encapsulation="rtp",
+                transport="udp",
+                direction="both",
+            )
         )
         host = await _variable(ari, channel, "UNICASTRTP_LOCAL_ADDRESS")
         remote_port = await _variable(ari, channel, "UNICASTRTP_LOCAL_PORT")
@@ -124,13 +127,15 @@ async def _open_websocket(
     ari: AriClient, settings: MediaSettings, channel_id: str, entered: Entered
 ) -> MediaPath:
     try:
-        channel = await ari.external_media(
-            settings.format,
-            channel_id=channel_id,
-            transport="websocket",
-            encapsulation="none",
-            connection_type="server",
-            direction="both",
+        channel = await settled(
+            ari.external_media(
+                settings.format,
+                channel_id=channel_id,
+                transport="websocket",
+                encapsulation="none",
+                connection_type="server",
+                direction="both",
+            )
         )
         connection = await _variable(ari, channel, "MEDIA_WEBSOCKET_CONNECTION_ID")
         transport = await WebSocketMediaTransport.connect(
