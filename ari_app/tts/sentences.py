@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from ari_app.asr.text import split_sentences
+from ari_app.media.workers import single_worker
 from ari_app.tts.base import AudioChunk, VoiceSettings
 from ari_app.tts.cache import AudioCache
 
@@ -57,7 +58,9 @@ class SentenceSynthesizer:
     async def _cached(self, text: str) -> bytes | None:
         if self._cache is None:
             return None
-        return await asyncio.to_thread(self._cache.get, text, self.settings) or None
+        loop = asyncio.get_running_loop()
+        reader = single_worker("tts-cache")  # one thread of its own, never the engine's
+        return await loop.run_in_executor(reader, self._cache.get, text, self.settings) or None
 
     async def _submit(self, text: str) -> bytes:
         cached = await self._cached(text)
