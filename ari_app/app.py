@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import os
 import signal
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,7 @@ from ari_app.answer.kb import load_knowledge_base
 from ari_app.answer.policy import Prompts
 from ari_app.ari.client import AriClient
 from ari_app.ari.listener import EventListener
+from ari_app.ari.outbound import OutboundEvents
 from ari_app.asr.domain import build_domain_model, knowledge_texts
 from ari_app.asr.engines import get_engine
 from ari_app.asr.hints import business_words
@@ -142,7 +144,7 @@ class Runtime:
     """A running front desk: its parts, so they can be stopped in order."""
 
     supervisor: Supervisor
-    listener: EventListener
+    listener: EventListener | OutboundEvents
     ari: AriClient
     store: Store | None
     voicemail: VoicemailService | None
@@ -174,15 +176,23 @@ async def start_runtime(
     listeners: list[CallEventListener] | None = None,
     with_store: bool = True,
     health_file: Path | None = None,
+    outbound_password: str = "",
 ) -> Runtime:
     """Load models, open the store, connect to ARI and start taking calls.
 
-    With ``health_file`` a heartbeat is written there (:mod:`ari_app.health`).
+    With ``health_file`` a heartbeat is written there (:mod:`ari_app.health`). With
+    ``ari.mode: outbound`` Asterisk connects to us instead (``outbound_password``, else the
+    variable named by ``ari.outbound.password_env``, is what it must send).
     """
     config = holder.current
     ari_settings = config.app.ari
-    ari = AriClient(
-        f"{ari_settings.url.rstrip('/')}/ari", ari_settings.username, password, ari_settings.app
+    outbound = _outbound_events(config, outbound_password)
+    ari = (
+        outbound.client
+        if outbound is not None
+        else AriClient(
+            f"{ari_settings.url.rstrip('/')}/ari", ari_settings.username, password, ari_settings.app
+        )
     )
     store: Store | None = None
     voicemail: VoicemailService | None = None
@@ -199,12 +209,18 @@ async def start_runtime(
     # Connect first: callers a crashed predecessor left are cleaned up and put on hold
     # now, not after the models have loaded; new callers meanwhile go to people.
     supervisor = Supervisor(holder, ari, listeners=[*call_listeners, *(listeners or [])])
-    listener = EventListener(
-        ari,
-        supervisor.on_event,
-        on_recovered=supervisor.on_recovered,
-        recover_on_first_connect=True,
-    )
+    listener: EventListener | OutboundEvents
+    if outbound is not None:  # ari.mode: outbound — Asterisk connects to us
+        outbound.on_event = supervisor.on_event
+        outbound.on_recovered = supervisor.on_recovered
+        listener = outbound
+    else:
+        listener = EventListener(
+            ari,
+            supervisor.on_event,
+            on_recovered=supervisor.on_recovered,
+            recover_on_first_connect=True,
+        )
     await listener.start()
     background: list[asyncio.Task[None]] = []
     if health_file is not None:
@@ -259,7 +275,24 @@ async def start_runtime(
     return Runtime(supervisor, listener, ari, store, voicemail, background, recorder)
 
 
-def _health_state(supervisor: Supervisor, listener: EventListener) -> dict[str, object]:
+def _outbound_events(config: Config, password: str) -> OutboundEvents | None:
+    """The endpoint Asterisk 22's outbound ARI WebSocket connects to (``ari.mode: outbound``,
+    persistent connection), or None in the default inbound mode."""
+    ari_settings = config.app.ari
+    if ari_settings.mode != "outbound":
+        return None
+    out = ari_settings.outbound
+    secret = password or os.environ.get(out.password_env, "")
+    if not secret:
+        raise ValueError(
+            f"ari.mode is outbound: put the password Asterisk sends in {out.password_env}"
+        )
+    return OutboundEvents(ari_settings.app, out.username, secret, out.host, out.port, out.path)
+
+
+def _health_state(
+    supervisor: Supervisor, listener: EventListener | OutboundEvents
+) -> dict[str, object]:
     return {
         "events": listener.state.value,
         "accepting": supervisor.accepting,

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, overload
+from typing import Any, Literal, Self, TypeVar, overload
 
 from ari_app.app import Runtime, start_runtime
+from ari_app.ari.outbound import OutboundEvents
 from ari_app.call.events import CallEvent, CallEventType, Ended
 from ari_app.config import ConfigHolder
 from ari_app.testing import Behaviour, FakeAsterisk
 from ari_app.testing.fake_asterisk import FakeCall
+from ari_app.testing.outbound import PERSISTENT, OutboundWebsocket
 from ari_app.testing.scripted_caller import ScriptedCaller
 from ari_app.tts.base import VoiceSettings
 from ari_app.tts.espeak import EspeakSynthesizer
@@ -112,6 +114,7 @@ class Simulation:
         listeners: Sequence[Callable[[CallEvent], None]] = (),
         media_transport: str | None = None,
         notify: bool = False,
+        ari_mode: Literal["inbound", "outbound"] = "inbound",
     ) -> None:
         self.config_dir = config_dir
         self.cache_dir = cache_dir
@@ -121,6 +124,8 @@ class Simulation:
         self.listeners = list(listeners)
         self.media_transport = media_transport
         self.notify = notify
+        self.ari_mode = ari_mode
+        """``outbound``: the fake connects to the runtime (ARI outbound WebSocket, persistent)."""
         """Deliver voicemail notifications as configured (off by default: a simulated
         voicemail must not e-mail the real front desk)."""
         self.moment: datetime | None = None
@@ -141,9 +146,10 @@ class Simulation:
             recordings_dir=self.cache_dir / "fake-recordings",
         )
         await self.fake.start()
-        updates: dict[str, object] = {
-            "ari": app.ari.model_copy(update={"url": self.fake.url.rstrip("/")})
-        }
+        ari_update: dict[str, object] = {"url": self.fake.url.rstrip("/"), "mode": self.ari_mode}
+        if self.ari_mode == "outbound":
+            ari_update["outbound"] = app.ari.outbound.model_copy(update={"port": 0})
+        updates: dict[str, object] = {"ari": app.ari.model_copy(update=ari_update)}
         store = app.store
         if self.store_path is not None:
             store = store.model_copy(update={"path": str(self.store_path)})
@@ -165,8 +171,20 @@ class Simulation:
                 now=self._now,
                 listeners=[self._on_event, *self.listeners],
                 with_store=self.with_store,
+                outbound_password=self.password,
             )
-            await asyncio.wait_for(self.runtime.listener.connected.wait(), 10)
+            listener = self.runtime.listener
+            if isinstance(listener, OutboundEvents):
+                self.fake.outbound.add(
+                    OutboundWebsocket(
+                        uri=listener.server.url,
+                        apps=[app.ari.app],
+                        connection_type=PERSISTENT,
+                        username=app.ari.outbound.username,
+                        password=self.password,
+                    )
+                )
+            await asyncio.wait_for(listener.connected.wait(), 10)
         except BaseException:
             await self.fake.stop()
             raise
