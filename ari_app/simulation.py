@@ -21,6 +21,7 @@ from ari_app.app import Runtime, start_runtime
 from ari_app.ari.outbound import OutboundEvents
 from ari_app.call.events import CallEvent, CallEventType, Ended
 from ari_app.config import ConfigHolder
+from ari_app.config.models import DEFAULT_FORMAT
 from ari_app.testing import Behaviour, FakeAsterisk
 from ari_app.testing.fake_asterisk import FakeCall
 from ari_app.testing.outbound import PERSISTENT, OutboundWebsocket
@@ -161,7 +162,9 @@ class Simulation:
         if not self.notify:
             updates["notifications"] = app.notifications.model_copy(update={"enabled": False})
         if self.media_transport is not None:
-            updates["media"] = app.media.model_copy(update={"transport": self.media_transport})
+            media = {"transport": self.media_transport}
+            media["format"] = DEFAULT_FORMAT.get(self.media_transport, app.media.format)
+            updates["media"] = app.media.model_copy(update=media)
         holder.current = holder.current.model_copy(update={"app": app.model_copy(update=updates)})
         try:
             self.runtime = await start_runtime(

@@ -20,8 +20,12 @@ from zoneinfo import ZoneInfo
 
 from ari_app.call import events as ev
 from ari_app.call.events import CallEvent, CallEventType
-from ari_app.simulation import CallResult, Press, Say, Simulation
+from ari_app.simulation import AfterBeep, CallResult, Press, Say, Simulation, WaitFor
 from ari_app.testing import Behaviour
+
+PERSON = "i would like to speak with a person please"
+"""What the demo's callers say to reach a person (the simulated espeak-ng voice's
+"operator" is heard as "a for regular": callers ask in full)."""
 
 AGENT_WORDS = "Hi, this is Maya at the front desk. How can I help?"
 
@@ -133,7 +137,14 @@ async def run(args: argparse.Namespace) -> int:
             agent_tasks.add(task)
             task.add_done_callback(agent_tasks.discard)
 
-    sim = Simulation(args.config, cache_dir=args.cache_dir, listeners=[printer, on_event])
+    # The demo's callers are synthesised wideband speech, as from an HD-voice softphone:
+    # chan_websocket carries it at 16 kHz (slin16), as it would on Asterisk 22.
+    sim = Simulation(
+        args.config,
+        cache_dir=args.cache_dir,
+        listeners=[printer, on_event],
+        media_transport="websocket",
+    )
     async with sim:
         print(f"ready in {time.monotonic() - began:.1f} s\n", file=out, flush=True)
         sim.agents(Behaviour.ANSWER, "PJSIP/201", answer_delay=2.0)
@@ -145,9 +156,7 @@ async def run(args: argparse.Namespace) -> int:
         results.append(
             (
                 "resolved",
-                await sim.run_call(
-                    "main", [Say("do you take delta dental insurance"), Say("no thanks")]
-                ),
+                await sim.run_call("main", [Say("where do I park"), Say("no thanks")]),
             )
         )
 
@@ -158,7 +167,7 @@ async def run(args: argparse.Namespace) -> int:
                 "handed_off",
                 await sim.run_call(
                     "main",
-                    [Say("put me through to the operator please")],
+                    [Say(PERSON)],
                     caller_number="+16175550111",
                 ),
             )
@@ -174,8 +183,10 @@ async def run(args: argparse.Namespace) -> int:
                 await sim.run_call(
                     "main",
                     [
-                        Say("I need the operator"),
-                        Say("hi this is john smith please call me back about my appointment"),
+                        Say(PERSON),
+                        WaitFor(CallEventType.VOICEMAIL),
+                        AfterBeep(),
+                        Say("this is a test message please call me back"),
                         Press("#"),
                     ],
                     caller_number="+16175550122",
