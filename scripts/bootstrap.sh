@@ -14,6 +14,8 @@ if [ "$purpose" = test ]; then
   apt_packages+=(gettext-base)
   # Headless browser for the dashboard test (driven by Playwright).
   apt_packages+=(chromium)
+  # PostgreSQL server for the shared-store tests (a throwaway cluster per test session).
+  apt_packages+=(postgresql)
 fi
 python="${PYTHON:-python3}"
 if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then

@@ -205,11 +205,46 @@ class SpeechSettings(Model):
     """Milliseconds of silence after our prompt before the caller counts as silent."""
 
 
+def _postgres_url(url: str | None) -> str | None:
+    """``postgresql://user@host:port/db``: no password (it comes from ``store.password_env``)."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError(
+            f"store.url must start with postgresql:// (got {parts.scheme or 'no scheme'}); "
+            "leave store.url out to use the SQLite file store.path"
+        )
+    if parts.password is not None or ":" in parts.netloc.rpartition("@")[0]:
+        raise ValueError(
+            "store.url must not contain a password (it is printed and logged); put it in "
+            "the environment variable named by store.password_env"
+        )
+    if not parts.hostname or not parts.path.strip("/"):
+        raise ValueError("store.url needs a host and a database: postgresql://user@host:5432/db")
+    return url
+
+
 class StoreSettings(Model):
-    """Where call records and voicemail live (relative paths are from the working directory)."""
+    """Where call records and voicemail live (relative paths are from the working directory).
+
+    ``url`` (PostgreSQL) makes the store shared by several workers; without it the SQLite
+    file ``path`` is the store of one box.
+    """
 
     path: Text = "var/ari_app.sqlite3"
     voicemail_dir: Text = "var/voicemail"
+    url: Annotated[str | None, AfterValidator(_postgres_url)] = None
+    """``postgresql://user@host:port/db``: the shared store of a pool of workers."""
+    password_env: Text = "ARI_APP_STORE_PASSWORD"
+    """Name of the environment variable holding the PostgreSQL password (if any)."""
+    worker_id: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    """This worker's name in the shared store (default: host name and process id)."""
+    lease_s: PositiveFloat = 15.0
+    """A worker whose heartbeat is older than this is dead: its calls and seats are freed."""
+    voicemail_lease_s: PositiveFloat = 300.0
+    """A voicemail job claimed by a worker that stopped renewing it for this long is
+    taken by another worker."""
 
 
 class AppSettings(Model):

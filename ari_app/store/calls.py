@@ -1,14 +1,18 @@
-"""Writing a call record as the call happens: start, turns, events, handoff, outcome."""
+"""Writing a call record as the call happens: start, turns, events, handoff, outcome.
+
+Each write is a function of the store's connection adapter, so it runs on SQLite and
+PostgreSQL alike.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import sqlite3
 from datetime import datetime
 from typing import Any
 
+from ari_app.store.db import Conn
 from ari_app.store.errors import StoreError
 from ari_app.store.models import Outcome, to_epoch
 from ari_app.store.writer import StoreWriter
@@ -31,13 +35,17 @@ def _outcome(value: Outcome | str) -> Outcome:
         raise StoreError(f"unknown call outcome {value!r} (use one of: {allowed})") from None
 
 
-def _touch(conn: sqlite3.Connection, call_id: str, at: float) -> None:
+def _touch(conn: Conn, call_id: str, at: float) -> None:
     cursor = conn.execute(
-        "UPDATE calls SET updated_at = MAX(COALESCE(updated_at, 0), ?) WHERE id = ?",
+        f"UPDATE calls SET updated_at = {conn.greatest}(COALESCE(updated_at, 0), ?) WHERE id = ?",
         (at, call_id),
     )
     if cursor.rowcount == 0:
         raise StoreError(f"no call {call_id!r} in the store (start_call first)")
+
+
+def _new_id(row: tuple[Any, ...] | None) -> int:
+    return int(row[0]) if row is not None else 0
 
 
 class CallStore:
@@ -61,7 +69,7 @@ class CallStore:
         """
         at = to_epoch(started_at)
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: Conn) -> bool:
             cursor = conn.execute(
                 "INSERT INTO calls (id, line, caller, did, started_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -72,10 +80,11 @@ class CallStore:
             row = conn.execute("SELECT outcome FROM calls WHERE id = ?", (call_id,)).fetchone()
             conn.execute(
                 "UPDATE calls SET outcome = NULL, ended_at = NULL, "
-                "updated_at = MAX(COALESCE(updated_at, 0), ?) WHERE id = ?",
+                f"updated_at = {conn.greatest}(COALESCE(updated_at, 0), ?) WHERE id = ?",
                 (at, call_id),
             )
-            payload = json.dumps({"previous_outcome": row[0]}, sort_keys=True)
+            previous = row[0] if row is not None else None
+            payload = json.dumps({"previous_outcome": previous}, sort_keys=True)
             conn.execute(
                 "INSERT INTO events (call_id, kind, data, at) VALUES (?, 'resumed', ?, ?)",
                 (call_id, payload, at),
@@ -102,14 +111,14 @@ class CallStore:
         """Record one utterance; return its id."""
         when = to_epoch(at)
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Conn) -> int:
             _touch(conn, call_id, when)
             cursor = conn.execute(
                 "INSERT INTO turns (call_id, speaker, text, confidence, start_ms, end_ms, "
-                "latency_ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "latency_ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (call_id, speaker, text, confidence, start_ms, end_ms, latency_ms, when),
             )
-            return int(cursor.lastrowid or 0)
+            return _new_id(cursor.fetchone())
 
         return await self._writer.write(write)
 
@@ -127,13 +136,13 @@ class CallStore:
         except (TypeError, ValueError) as exc:
             raise StoreError(f"event {kind!r} data is not JSON: {exc}") from exc
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Conn) -> int:
             _touch(conn, call_id, when)
             cursor = conn.execute(
-                "INSERT INTO events (call_id, kind, data, at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO events (call_id, kind, data, at) VALUES (?, ?, ?, ?) RETURNING id",
                 (call_id, kind, payload, when),
             )
-            return int(cursor.lastrowid or 0)
+            return _new_id(cursor.fetchone())
 
         return await self._writer.write(write)
 
@@ -144,7 +153,7 @@ class CallStore:
         when = to_epoch(at)
         payload = json.dumps({"reason": reason, "target": target}, sort_keys=True)
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Conn) -> None:
             _touch(conn, call_id, when)
             conn.execute("UPDATE calls SET handoff_reason = ? WHERE id = ?", (reason, call_id))
             conn.execute(
@@ -166,7 +175,7 @@ class CallStore:
         result = _outcome(outcome)
         when = to_epoch(ended_at)
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: Conn) -> bool:
             row = conn.execute("SELECT outcome FROM calls WHERE id = ?", (call_id,)).fetchone()
             if row is None:
                 raise StoreError(f"no call {call_id!r} in the store (start_call first)")
@@ -194,22 +203,22 @@ class CallStore:
         if not normalized:
             raise StoreError("a knowledge gap needs a question with words in it")
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Conn) -> int:
             if call_id is not None:
                 _touch(conn, call_id, when)
             cursor = conn.execute(
                 "INSERT INTO knowledge_gaps (call_id, question, normalized, at) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) RETURNING id",
                 (call_id, question.strip(), normalized, when),
             )
-            return int(cursor.lastrowid or 0)
+            return _new_id(cursor.fetchone())
 
         return await self._writer.write(write)
 
     async def mark_interrupted(self) -> list[str]:
         """Close every call left open by a previous run as ``interrupted``; return their ids."""
 
-        def write(conn: sqlite3.Connection) -> list[str]:
+        def write(conn: Conn) -> list[str]:
             ids = [r[0] for r in conn.execute("SELECT id FROM calls WHERE outcome IS NULL")]
             for call_id in ids:
                 conn.execute(

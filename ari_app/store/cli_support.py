@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ari_app.store.paths import store_paths
+from ari_app.store.db import Database
+from ari_app.store.paths import store_settings
 from ari_app.store.reader import StoreReader
 from ari_app.store.since import parse_since
+from ari_app.store.target import database_for
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,15 +42,16 @@ def add_since_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def db_path(args: argparse.Namespace) -> Path:
-    """The store file the command reads."""
+def db_path(args: argparse.Namespace) -> Path | Database:
+    """The store the command reads: ``--db FILE``, else ``store.url`` (PostgreSQL, the
+    password from ``store.password_env``) or ``store.path`` of CONFIG/app.yaml."""
     if args.db is not None:
         return Path(args.db)
-    return store_paths(Path(args.config) / "app.yaml").db
+    return database_for(store_settings(Path(args.config) / "app.yaml"))
 
 
 def open_reader(args: argparse.Namespace) -> StoreReader:
-    """A reader on the chosen store file, opened (raises StoreError with a clear message)."""
+    """A reader on the chosen store, opened (raises StoreError with a clear message)."""
     reader = StoreReader(db_path(args))
     reader.open()
     return reader

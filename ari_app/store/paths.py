@@ -1,4 +1,4 @@
-"""Where the store lives: ``store.path`` and ``store.voicemail_dir`` of ``config/app.yaml``.
+"""Where the store lives: ``store.path`` (or ``store.url``) and ``store.voicemail_dir``.
 
 Only app.yaml's ``store`` section is read (with the config schema's ``StoreSettings``), so
 record commands work even while lines.yaml or people.yaml is being edited.
@@ -27,12 +27,12 @@ class StorePaths:
     voicemail_dir: Path
 
 
-def store_paths(app_yaml: Path = Path("config/app.yaml")) -> StorePaths:
-    """The store paths from ``app_yaml``; defaults when the file or its ``store`` is absent."""
+def store_settings(app_yaml: Path = Path("config/app.yaml")) -> StoreSettings:
+    """The ``store`` section of ``app_yaml``; defaults when the file or the section is absent."""
     try:
         text = app_yaml.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return StorePaths(DEFAULT_DB, DEFAULT_VOICEMAIL_DIR)
+        return StoreSettings()
     except OSError as exc:
         raise StoreError(f"cannot read {app_yaml}: {exc}") from exc
     try:
@@ -41,11 +41,16 @@ def store_paths(app_yaml: Path = Path("config/app.yaml")) -> StorePaths:
         raise StoreError(f"{app_yaml} is not valid YAML: {exc}") from exc
     section = data.get("store") if isinstance(data, dict) else None
     if section is None:
-        return StorePaths(DEFAULT_DB, DEFAULT_VOICEMAIL_DIR)
+        return StoreSettings()
     try:
-        settings = StoreSettings.model_validate(section)
+        return StoreSettings.model_validate(section)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in ("store", *first["loc"]))
         raise StoreError(f"{app_yaml}: {where}: {first['msg']}") from None
+
+
+def store_paths(app_yaml: Path = Path("config/app.yaml")) -> StorePaths:
+    """The store paths from ``app_yaml``; defaults when the file or its ``store`` is absent."""
+    settings = store_settings(app_yaml)
     return StorePaths(Path(settings.path), Path(settings.voicemail_dir))

@@ -1,4 +1,4 @@
-"""The read side: a separate read-only connection used from its own thread.
+"""The read side: a separate connection (read-only on SQLite) used from its own thread.
 
 Sync methods for the CLI; ``await reader.run(reader.list_calls, ...)`` from async code
 (the dashboard), which runs the query on the reader's thread, off the event loop.
@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ari_app.store.db import Conn, Database
 from ari_app.store.errors import StoreError
 from ari_app.store.models import CallRecord, Event, Turn, VoicemailRecord
-from ari_app.store.schema import LATEST_VERSION, schema_version
+from ari_app.store.target import as_database
 from ari_app.store.voicemails import VOICEMAIL_COLUMNS, voicemail_from_row
 
 T = TypeVar("T")
@@ -32,33 +32,34 @@ def _call(row: tuple[Any, ...]) -> CallRecord:
 
 
 class StoreReader:
-    """Queries over a read-only connection to the store file."""
+    """Queries over a connection of its own to the store (a SQLite file, read-only, or
+    PostgreSQL, where a lost connection is opened again and the query retried once)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
+    def __init__(self, target: Path | str | Database) -> None:
+        self.db = as_database(target)
+        self.path = self.db.label
+        """How messages name the store (the file, or the URL)."""
+        self._conn: Conn | None = None
         self._executor: ThreadPoolExecutor | None = None
 
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql`` (opens the connection if needed)."""
+        return self._open_conn().dialect
+
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text of ``key`` of the JSON object in ``column`` (per dialect)."""
+        return self._open_conn().json_text(column, key)
+
     def open(self) -> None:
-        """Open the file read-only; it must exist and have the current schema."""
-        if not self.path.exists():
-            raise StoreError(
-                f"no call store at {self.path} (run the app or the demo first, or pass --db)"
-            )
-        uri = f"{self.path.resolve().as_uri()}?mode=ro"
-        try:
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
-            version = schema_version(conn)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the call store {self.path}: {exc}") from exc
-        if version != LATEST_VERSION:
-            conn.close()
-            raise StoreError(
-                f"the call store {self.path} has schema version {version}, this ari_app "
-                f"reads version {LATEST_VERSION}; start the app once to migrate it"
-            )
-        self._conn = conn
+        """Open the store; it must exist and have the current schema."""
+        if self._conn is None:
+            self._conn = self.db.connect(write=False)
+
+    def _open_conn(self) -> Conn:
+        self.open()
+        assert self._conn is not None
+        return self._conn
 
     def close(self) -> None:
         """Close the connection and the reader thread."""
@@ -89,13 +90,19 @@ class StoreReader:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Rows of a SELECT (each query sees one consistent snapshot)."""
-        if self._conn is None:
-            self.open()
-        assert self._conn is not None
-        try:
-            return list(self._conn.execute(sql, params).fetchall())
-        except sqlite3.Error as exc:
-            raise StoreError(f"query on the call store {self.path} failed: {exc}") from exc
+        for attempt in (1, 2):
+            conn = self._open_conn()
+            try:
+                return conn.execute(sql, params).fetchall()
+            except self.db.errors as exc:
+                if conn.broken and attempt == 1:
+                    conn.close()
+                    self._conn = None
+                    continue
+                error = StoreError(f"query on the call store {self.path} failed: {exc}")
+                error.transient = self.db.is_transient(exc)
+                raise error from exc
+        raise AssertionError("unreachable")
 
     def list_calls(
         self,

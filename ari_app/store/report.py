@@ -127,13 +127,14 @@ def build_report(reader: StoreReader, since: float | None = None, top_gaps: int 
             params,
         )
     )
+    rung_agent = reader.json_text("e.data", "agent")
     rung = dict(
         reader.query(
-            "SELECT json_extract(e.data, '$.agent') AS rung_agent, COUNT(DISTINCT e.call_id) "
+            f"SELECT {rung_agent}, COUNT(DISTINCT e.call_id) "
             "FROM events e JOIN calls c ON c.id = e.call_id "
             f"WHERE e.kind = ? AND c.outcome IS NOT NULL "
             f"{cond.replace('started_at', 'c.started_at')} "
-            "AND rung_agent IS NOT NULL GROUP BY rung_agent",
+            f"AND {rung_agent} IS NOT NULL GROUP BY 1",
             (EVENT_AGENT_RING, *params),
         )
     )

@@ -1,15 +1,22 @@
-"""The store's schema as numbered migrations, applied in order and tracked by ``user_version``.
+"""The store's schema as numbered migrations, applied in order and tracked by version.
 
-Never edit a released migration: add a new one at the end. Each migration runs in its
-own transaction, so a crash mid-migration leaves the previous version intact.
+One list for both databases: statements are written for SQLite and translated for
+PostgreSQL by the connection (:meth:`~ari_app.store.db.Conn.ddl`). The version is
+SQLite's ``user_version`` or PostgreSQL's ``ari_app_schema`` table. Never edit a released
+migration: add a new one at the end. Each migration runs in its own transaction, so a
+crash mid-migration leaves the previous version intact.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import TYPE_CHECKING
 
 from ari_app.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from ari_app.store.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -97,38 +104,80 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             UNIQUE (voicemail_id, channel)
         )""",
     ),
+    # 4: voicemail claims (a lease per worker) and what a pool of workers shares.
+    (
+        "ALTER TABLE voicemails ADD COLUMN claimed_by TEXT",
+        "ALTER TABLE voicemails ADD COLUMN claimed_at REAL",
+        """CREATE TABLE workers (
+            id TEXT PRIMARY KEY,
+            started_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        )""",
+        """CREATE TABLE live_calls (
+            call_id TEXT PRIMARY KEY,
+            worker_id TEXT NOT NULL,
+            line TEXT,
+            claimed_at REAL NOT NULL
+        )""",
+        "CREATE INDEX live_calls_by_worker ON live_calls(worker_id)",
+        """CREATE TABLE ai_seats (
+            call_id TEXT PRIMARY KEY,
+            line TEXT NOT NULL,
+            worker_id TEXT NOT NULL,
+            taken_at REAL NOT NULL
+        )""",
+        """CREATE TABLE round_robin (
+            team TEXT PRIMARY KEY,
+            next_index INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE agents (
+            agent TEXT PRIMARY KEY,
+            last_call_end REAL,
+            busy_call TEXT,
+            busy_worker TEXT,
+            busy_since REAL
+        )""",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)
 """The schema version this code reads and writes."""
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The version recorded in the database file (0 for a new file)."""
-    row = conn.execute("PRAGMA user_version").fetchone()
-    return int(row[0])
+def _conn(conn: Conn | sqlite3.Connection) -> Conn:
+    if isinstance(conn, sqlite3.Connection):
+        from ari_app.store.sqlite_db import SqliteConn  # noqa: PLC0415 (imports this)
+
+        return SqliteConn(conn)
+    return conn
 
 
-def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
-    """Apply the migrations after the file's version up to ``target``; return the new version.
+def schema_version(conn: Conn | sqlite3.Connection) -> int:
+    """The version recorded in the database (0 for a new one)."""
+    return _conn(conn).schema_version()
 
-    ``conn`` must be in autocommit mode (``isolation_level=None``).
-    """
-    current = schema_version(conn)
+
+def migrate(conn: Conn | sqlite3.Connection, target: int = LATEST_VERSION) -> int:
+    """Apply the migrations after the database's version up to ``target``; return the new
+    version. ``conn`` must be in autocommit mode (a raw SQLite connection: ``isolation_level
+    =None``)."""
+    conn = _conn(conn)
+    current = conn.schema_version()
     if current > LATEST_VERSION:
         raise StoreError(
             f"the store has schema version {current}, newer than this ari_app "
             f"(knows up to {LATEST_VERSION}); upgrade ari_app"
         )
     for version in range(current + 1, target + 1):
-        conn.execute("BEGIN IMMEDIATE")
+        conn.begin()
         try:
             for statement in MIGRATIONS[version - 1]:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version}")
+                conn.execute(conn.ddl(statement))
+            conn.set_schema_version(version)
         except BaseException:
-            conn.execute("ROLLBACK")
+            conn.rollback_quietly()
             raise
-        conn.execute("COMMIT")
+        conn.commit()
         log.info("store migrated to schema version %d", version)
     return max(current, target)

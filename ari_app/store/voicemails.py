@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Any
 
+from ari_app.store.db import Conn
 from ari_app.store.errors import StoreError
 from ari_app.store.models import Notification, VoicemailRecord, VoicemailState, to_epoch
 from ari_app.store.writer import StoreWriter
@@ -20,8 +20,10 @@ VOICEMAIL_COLUMNS = (
 _ADOPTED = "found on Asterisk after a restart, without a job"
 
 
-def voicemail_from_row(row: tuple[Any, ...]) -> VoicemailRecord:
+def voicemail_from_row(row: tuple[Any, ...] | None) -> VoicemailRecord:
     """Build a record from a row selected with ``VOICEMAIL_COLUMNS``."""
+    if row is None:
+        raise StoreError("the voicemail job row is gone")
     return VoicemailRecord(*row)
 
 
@@ -29,7 +31,7 @@ def _now() -> float:
     return to_epoch(None)
 
 
-def _set(conn: sqlite3.Connection, job_id: int, **columns: Any) -> None:
+def _set(conn: Conn, job_id: int, **columns: Any) -> None:
     columns["updated_at"] = _now()
     assignments = ", ".join(f"{name} = ?" for name in columns)
     cursor = conn.execute(
@@ -59,17 +61,18 @@ class VoicemailStore:
         when = to_epoch(recorded_at)
         now = _now()
 
-        def write(conn: sqlite3.Connection) -> VoicemailRecord:
+        def write(conn: Conn) -> VoicemailRecord:
             conn.execute(
                 "INSERT INTO voicemails (recording_name, call_id, line, caller, recorded_at, "
                 "expected_duration_s, state, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) "
                 # Adopted first (found on Asterisk): the call's own details complete it.
                 "ON CONFLICT (recording_name) DO UPDATE SET "
-                "call_id = COALESCE(call_id, excluded.call_id), "
-                "line = COALESCE(line, excluded.line), "
-                "caller = COALESCE(caller, excluded.caller), "
-                "expected_duration_s = COALESCE(expected_duration_s, excluded.expected_duration_s)",
+                "call_id = COALESCE(voicemails.call_id, excluded.call_id), "
+                "line = COALESCE(voicemails.line, excluded.line), "
+                "caller = COALESCE(voicemails.caller, excluded.caller), "
+                "expected_duration_s = "
+                "COALESCE(voicemails.expected_duration_s, excluded.expected_duration_s)",
                 (recording_name, call_id, line, caller, when, expected_duration_s, now, now),
             )
             row = conn.execute(
@@ -88,7 +91,7 @@ class VoicemailStore:
         """
         now = _now()
 
-        def write(conn: sqlite3.Connection) -> VoicemailRecord | None:
+        def write(conn: Conn) -> VoicemailRecord | None:
             exists = conn.execute(
                 "SELECT 1 FROM voicemails WHERE recording_name = ?", (recording_name,)
             ).fetchone()
@@ -96,10 +99,10 @@ class VoicemailStore:
                 return None
             call = conn.execute(
                 "SELECT id, line, caller, COALESCE(updated_at, started_at) FROM calls "
-                "WHERE substr(?1, 1, length('voicemail-' || REPLACE(id, '.', '-') || '-')) "
+                "WHERE substr(?, 1, length('voicemail-' || REPLACE(id, '.', '-') || '-')) "
                 "= 'voicemail-' || REPLACE(id, '.', '-') || '-' "
-                "OR ?1 = 'voicemail-' || REPLACE(id, '.', '-')",  # names before the suffix
-                (recording_name,),
+                "OR ? = 'voicemail-' || REPLACE(id, '.', '-')",  # names before the suffix
+                (recording_name, recording_name),
             ).fetchone()
             call_id, line, caller, at = call if call is not None else (None, None, None, now)
             conn.execute(
@@ -125,7 +128,7 @@ class VoicemailStore:
     async def count_attempt(self, job_id: int) -> int:
         """Count one more attempt at the job; return the new count."""
 
-        def write(conn: sqlite3.Connection) -> int:
+        def write(conn: Conn) -> int:
             conn.execute(
                 "UPDATE voicemails SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
                 (_now(), job_id),
@@ -165,7 +168,7 @@ class VoicemailStore:
         """Record the transcript and owe the notifications, in one transaction."""
         now = _now()
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Conn) -> None:
             _set(
                 conn,
                 job_id,
@@ -202,7 +205,7 @@ class VoicemailStore:
     async def unfinished(self) -> list[VoicemailRecord]:
         """Jobs not yet done or failed, oldest first (read on the writer, so it sees all writes)."""
 
-        def read(conn: sqlite3.Connection) -> list[VoicemailRecord]:
+        def read(conn: Conn) -> list[VoicemailRecord]:
             rows = conn.execute(
                 f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails "
                 "WHERE state NOT IN ('done', 'failed', 'empty') ORDER BY id"
@@ -214,7 +217,7 @@ class VoicemailStore:
     async def get(self, job_id: int) -> VoicemailRecord:
         """One job as the writer sees it."""
 
-        def read(conn: sqlite3.Connection) -> VoicemailRecord:
+        def read(conn: Conn) -> VoicemailRecord:
             row = conn.execute(
                 f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails WHERE id = ?", (job_id,)
             ).fetchone()
@@ -227,7 +230,7 @@ class VoicemailStore:
     async def pending_notifications(self) -> list[Notification]:
         """Notifications not yet sent or given up, oldest first."""
 
-        def read(conn: sqlite3.Connection) -> list[Notification]:
+        def read(conn: Conn) -> list[Notification]:
             rows = conn.execute(
                 "SELECT id, voicemail_id, channel, state, attempts, last_error "
                 "FROM notifications WHERE state = 'pending' ORDER BY id"
@@ -242,7 +245,7 @@ class VoicemailStore:
         """Record one delivery attempt: sent, still pending, or failed for good."""
         state = "sent" if ok else ("failed" if give_up else "pending")
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: Conn) -> None:
             conn.execute(
                 "UPDATE notifications SET attempts = attempts + 1, state = ?, last_error = ?, "
                 "updated_at = ? WHERE id = ?",
@@ -250,3 +253,61 @@ class VoicemailStore:
             )
 
         await self._writer.write(write)
+
+    # --- claims: which worker is saving a job (a pool of workers on one shared store) ---
+
+    async def claim(self, job_id: int, worker: str, lease_s: float) -> bool:
+        """Take (or renew) ``worker``'s lease on one job; False while another worker holds
+        a lease that has not expired (it is saving the job)."""
+        now = _now()
+
+        def write(conn: Conn) -> bool:
+            cursor = conn.execute(
+                "UPDATE voicemails SET claimed_by = ?, claimed_at = ? WHERE id = ? "
+                "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_at < ?)",
+                (worker, now, job_id, worker, now - lease_s),
+            )
+            return cursor.rowcount > 0
+
+        return await self._writer.write(write)
+
+    async def claim_next(
+        self, worker: str, lease_s: float, *, after_id: int = 0
+    ) -> VoicemailRecord | None:
+        """The oldest unfinished job after ``after_id`` that no live worker holds, claimed
+        for ``worker``; None when there is none. On PostgreSQL the row is chosen ``FOR
+        UPDATE SKIP LOCKED``, so two workers claiming at once never take the same job; a
+        job whose lease expired (its worker died) is taken over."""
+        now = _now()
+
+        def write(conn: Conn) -> VoicemailRecord | None:
+            row = conn.execute(
+                "SELECT id FROM voicemails WHERE id > ? "
+                "AND state NOT IN ('done', 'failed', 'empty') "
+                "AND (claimed_by IS NULL OR claimed_by = ? OR claimed_at < ?) "
+                f"ORDER BY id LIMIT 1{conn.skip_locked}",
+                (after_id, worker, now - lease_s),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE voicemails SET claimed_by = ?, claimed_at = ? WHERE id = ?",
+                (worker, now, row[0]),
+            )
+            job = conn.execute(
+                f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails WHERE id = ?", (row[0],)
+            ).fetchone()
+            assert job is not None
+            return voicemail_from_row(job)
+
+        return await self._writer.write(write)
+
+    async def release_claim(self, job_id: int, worker: str) -> None:
+        """Give ``worker``'s lease on the job back (any worker may take it at once)."""
+        await self._writer.write(
+            lambda conn: conn.execute(
+                "UPDATE voicemails SET claimed_by = NULL, claimed_at = NULL "
+                "WHERE id = ? AND claimed_by = ?",
+                (job_id, worker),
+            )
+        )

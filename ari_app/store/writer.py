@@ -1,66 +1,49 @@
-"""The one writer: a task that owns the SQLite connection; callers enqueue writes and await them.
+"""The one writer: a task that owns the store's write connection; callers enqueue writes.
 
-Writes are functions of the connection. The task takes whatever is queued, runs it in
-one transaction on its own thread (each write inside a savepoint, so one bad write
+Writes are functions of a :class:`~ari_app.store.db.Conn` (SQL with ``?`` placeholders, so
+the same write runs on SQLite and PostgreSQL). The task takes whatever is queued, runs it
+in one transaction on its own thread (each write inside a savepoint, so one bad write
 fails alone) and commits before any caller's await returns: once ``await write(...)``
-returns, the row is on disk (WAL, ``synchronous=FULL``).
+returns, the row is on disk (SQLite: WAL, ``synchronous=FULL``; PostgreSQL: committed).
+
+When the PostgreSQL connection is lost (the server restarted), the writes of that batch
+fail with a transient :class:`StoreError` (the call recorder retries them) and the next
+batch reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ari_app.store.db import Conn, Database
 from ari_app.store.errors import StoreError
-from ari_app.store.schema import migrate
+from ari_app.store.target import as_database
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-WriteFn = Callable[[sqlite3.Connection], Any]
+WriteFn = Callable[[Conn], Any]
 _Item = tuple[WriteFn, "asyncio.Future[Any]"]
-
-
-def connect_writable(path: Path, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
-    """Open (creating if needed) the store file for writing, in WAL mode, and migrate it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"cannot open the call store {path}: {exc}") from exc
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreError(f"cannot put the call store {path} in WAL mode (got {mode})")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise StoreError(f"cannot prepare the call store {path}: {exc}") from exc
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 class StoreWriter:
     """Owns the write connection and the task that applies queued writes in order."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
-        self.path = path
+    def __init__(self, target: Path | str | Database, *, busy_timeout_ms: int = 5000) -> None:
+        self.db = as_database(target, busy_timeout_ms=busy_timeout_ms)
+        self.path = self.db.label
+        """How messages name the store (the file, or the URL)."""
         self.busy_timeout_ms = busy_timeout_ms
-        """How long one write waits for another process's lock before it fails (and the
-        call recorder retries it)."""
+        """How long one SQLite write waits for another process's lock before it fails (and
+        the call recorder retries it)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Conn | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -68,15 +51,16 @@ class StoreWriter:
         """Open and migrate the database, then start the writer task."""
         loop = asyncio.get_running_loop()
         try:
-            self._conn = await loop.run_in_executor(
-                self._executor, connect_writable, self.path, self.busy_timeout_ms
-            )
+            self._conn = await loop.run_in_executor(self._executor, self._connect)
         except BaseException:
             await asyncio.to_thread(self._executor.shutdown, True)
             raise
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _connect(self) -> Conn:
+        return self.db.connect(write=True)
+
+    async def write(self, fn: Callable[[Conn], T]) -> T:
         """Queue ``fn(conn)`` and return its result once it is committed."""
         if self._task is None or self._closing or self._task.done():
             raise StoreError(f"the call store {self.path} is not open for writing")
@@ -143,34 +127,56 @@ class StoreWriter:
 
     def _apply(self, fns: list[WriteFn]) -> list[tuple[bool, Any]]:
         """Run the writes in one transaction, each in a savepoint (writer thread)."""
-        conn = self._conn
-        assert conn is not None
-        results: list[tuple[bool, Any]] = []
+        errors = self.db.errors
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            if self._conn is None or self._conn.broken:
+                self._reconnect()
+            conn = self._conn
+            assert conn is not None
+            results: list[tuple[bool, Any]] = []
+            conn.begin()
             for fn in fns:
                 conn.execute("SAVEPOINT w")
                 try:
                     value = fn(conn)
                 except Exception as exc:
-                    conn.execute("ROLLBACK TO w")
-                    conn.execute("RELEASE w")
-                    error = (
-                        exc
-                        if not isinstance(exc, sqlite3.Error)
-                        else StoreError(f"write to the call store failed: {exc}")
-                    )
-                    if error is not exc:
-                        error.__cause__ = exc
-                    results.append((False, error))
+                    conn.execute("ROLLBACK TO SAVEPOINT w")
+                    conn.execute("RELEASE SAVEPOINT w")
+                    results.append((False, self._wrap(exc, "write to the call store failed")))
                 else:
-                    conn.execute("RELEASE w")
+                    conn.execute("RELEASE SAVEPOINT w")
                     results.append((True, value))
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            failure = StoreError(f"commit to the call store {self.path} failed: {exc}")
-            failure.__cause__ = exc
+            conn.commit()
+        except StoreError as failure:
             return [(False, failure) for _ in fns]
+        except errors as exc:
+            self._after_failure()
+            lost = self._wrap(exc, f"commit to the call store {self.path} failed")
+            return [(False, lost) for _ in fns]
         return results
+
+    def _wrap(self, exc: BaseException, what: str) -> BaseException:
+        """A driver error as a :class:`StoreError` (transient if it may pass)."""
+        if not isinstance(exc, self.db.errors) or not isinstance(exc, Exception):
+            return exc
+        error = StoreError(f"{what}: {exc}")
+        error.transient = self.db.is_transient(exc)
+        error.__cause__ = exc
+        return error
+
+    def _after_failure(self) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        conn.rollback_quietly()
+        if conn.broken:
+            log.warning("lost the connection to the call store %s; reconnecting", self.path)
+            conn.close()
+            self._conn = None
+
+    def _reconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._conn = self.db.connect(write=True)
+        log.info("reconnected to the call store %s", self.path)

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from ari_app.store import Store
+from ari_app.store.db import Database
 from ari_app.voicemail import EmailChannel, Notifier, VoicemailError, WebhookChannel, verify
 
 SECRET = "s3cret-for-tests"
@@ -79,7 +80,10 @@ async def saved_voicemail(store: Store, channels: tuple[str, ...]) -> int:
 
 
 async def test_webhook_is_signed_retried_and_recorded(
-    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    store_target: Path | Database,
+    tmp_path: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
     receiver.fail_first = 2
@@ -88,7 +92,7 @@ async def test_webhook_is_signed_retried_and_recorded(
     async def no_wait(delay: float) -> None:
         delays.append(delay)
 
-    async with Store(tmp_path / "s.sqlite3") as store:
+    async with Store(store_target) as store:
         vm_id = await saved_voicemail(store, ("webhook",))
         notifier = Notifier(
             store,
@@ -112,14 +116,17 @@ async def test_webhook_is_signed_retried_and_recorded(
 
 
 async def test_webhook_failure_is_recorded_after_the_last_attempt(
-    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    store_target: Path | Database,
+    tmp_path: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TEST_HOOK_SECRET", "not-the-receivers-secret")
 
     async def no_wait(delay: float) -> None:
         return None
 
-    async with Store(tmp_path / "s.sqlite3") as store:
+    async with Store(store_target) as store:
         await saved_voicemail(store, ("webhook", "email"))
         notifier = Notifier(
             store,
@@ -154,7 +161,7 @@ def test_a_missing_secret_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
         WebhookChannel("http://127.0.0.1:9/hook", "NO_SUCH_SECRET_VAR")
 
 
-async def test_email_goes_through_smtp(tmp_path: Path) -> None:
+async def test_email_goes_through_smtp(store_target: Path | Database, tmp_path: Path) -> None:
     """A minimal SMTP server on loopback (the network boundary) receives the message."""
     messages: list[bytes] = []
 
@@ -182,7 +189,7 @@ async def test_email_goes_through_smtp(tmp_path: Path) -> None:
     server = await asyncio.start_server(smtp, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with Store(tmp_path / "s.sqlite3") as store:
+        async with Store(store_target) as store:
             await saved_voicemail(store, ("email",))
             channel = EmailChannel("127.0.0.1", port, "desk@example.org", ["lead@example.org"])
             [note] = await Notifier(store, {"email": channel}).deliver_pending()

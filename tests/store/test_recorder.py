@@ -16,6 +16,7 @@ from ari_app.metrics.calls import CallMetrics
 from ari_app.metrics.registry import Counter, Gauge, Histogram, Registry
 from ari_app.recorder import CallRecorder
 from ari_app.store import Store
+from ari_app.store.db import Conn
 
 CALL = "1700000000.7"
 
@@ -108,8 +109,8 @@ def why_a_write_fails(store: Store) -> str:
 async def test_a_full_store_keeps_the_call_until_there_is_room(tmp_path: Path) -> None:
     async with Store(tmp_path / "calls.sqlite3") as store:
 
-        def fill(conn: sqlite3.Connection) -> None:
-            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        def fill(conn: Conn) -> None:
+            pages = conn.execute("PRAGMA page_count").fetchall()[0][0]
             conn.execute(f"PRAGMA max_page_count = {pages}")
 
         await store.writer.write(fill)

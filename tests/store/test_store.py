@@ -15,6 +15,7 @@ import pytest
 
 from ari_app.metrics.registry import Histogram
 from ari_app.store import Outcome, Store, StoreError, StoreReader
+from ari_app.store.db import Database
 from ari_app.store.report import EVENT_AGENT_RING, build_report
 from ari_app.store.schema import LATEST_VERSION, MIGRATIONS, migrate, schema_version
 from ari_app.store.since import parse_since
@@ -26,17 +27,11 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def read_only(path: Path) -> sqlite3.Connection:
-    """A connection of our own, as another process (the CLI, the dashboard) would have."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-
-
-async def test_records_appear_while_the_call_is_live(tmp_path: Path) -> None:
-    db = tmp_path / "calls.sqlite3"
-    async with Store(db) as store:
+async def test_records_appear_while_the_call_is_live(store_target: Path | Database) -> None:
+    async with Store(store_target) as store:
         await store.calls.start_call("c1", "main", "+15550101", "+15550000", at(0))
-        other = read_only(db)
-        row = other.execute("SELECT line, caller, outcome, ended_at FROM calls").fetchone()
+        other = StoreReader(store_target)  # as another process (the CLI, the dashboard) would
+        row = other.query("SELECT line, caller, outcome, ended_at FROM calls")[0]
         assert row == ("main", "+15550101", None, None)
 
         await store.calls.add_turn(
@@ -57,13 +52,13 @@ async def test_records_appear_while_the_call_is_live(tmp_path: Path) -> None:
             latency_ms=500,
             at=at(2.6),
         )
-        turns = other.execute("SELECT speaker, text, latency_ms FROM turns ORDER BY id").fetchall()
+        turns = other.query("SELECT speaker, text, latency_ms FROM turns ORDER BY id")
         assert turns == [
             ("caller", "when are you open", None),
             ("assistant", "We are open 8 to 5.", 500),
         ]
         await store.calls.note_handoff("c1", "asked_for_person", target="front_desk", at=at(5))
-        assert other.execute("SELECT handoff_reason, outcome FROM calls").fetchone() == (
+        assert other.query("SELECT handoff_reason, outcome FROM calls")[0] == (
             "asked_for_person",
             None,
         )
@@ -85,8 +80,10 @@ async def test_records_appear_while_the_call_is_live(tmp_path: Path) -> None:
         other.close()
 
 
-async def test_a_bad_write_fails_alone_and_the_writer_goes_on(tmp_path: Path) -> None:
-    async with Store(tmp_path / "s.sqlite3") as store:
+async def test_a_bad_write_fails_alone_and_the_writer_goes_on(
+    store_target: Path | Database,
+) -> None:
+    async with Store(store_target) as store:
         await store.calls.start_call("ok", "main", None, None, at(0))
         results = await asyncio.gather(
             store.calls.add_turn("ok", "caller", "one", at=at(1)),
@@ -106,8 +103,10 @@ async def test_a_bad_write_fails_alone_and_the_writer_goes_on(tmp_path: Path) ->
         assert [t.text for t in record.turns] == ["one", "two"]
 
 
-async def test_many_concurrent_writers_all_commit_in_order(tmp_path: Path) -> None:
-    db = tmp_path / "s.sqlite3"
+async def test_many_concurrent_writers_all_commit_in_order(
+    store_target: Path | Database,
+) -> None:
+    db = store_target
     async with Store(db) as store:
         await store.calls.start_call("busy", "main", None, None, at(0))
         await asyncio.gather(
@@ -198,9 +197,8 @@ def test_reader_names_a_missing_store(tmp_path: Path) -> None:
         StoreReader(tmp_path / "nothing.sqlite3").open()
 
 
-async def test_report_counts_rates_agents_and_gaps(tmp_path: Path) -> None:
-    db = tmp_path / "r.sqlite3"
-    async with Store(db) as store:
+async def test_report_counts_rates_agents_and_gaps(store_target: Path | Database) -> None:
+    async with Store(store_target) as store:
         c = store.calls
         for i, (outcome, reason, agent) in enumerate(
             [

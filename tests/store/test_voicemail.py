@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.store import Store
+from ari_app.store.db import Database
 from ari_app.voicemail import EngineTranscriber, RecordingSource, VoicemailSaver
 
 ARI_USER = "ari_app"
@@ -192,10 +193,13 @@ async def test_kill_9_then_restart_saves_the_voicemail_and_deletes_asterisks_cop
 
 
 async def test_a_damaged_recording_is_failed_and_kept_on_asterisk(
-    tmp_path: Path, fake_recordings: FakeRecordings, source: RecordingSource
+    store_target: Path | Database,
+    tmp_path: Path,
+    fake_recordings: FakeRecordings,
+    source: RecordingSource,
 ) -> None:
     fake_recordings.files["broken"] = VOICE[: len(VOICE) // 2]  # header promises twice the data
-    async with Store(tmp_path / "s.sqlite3") as store:
+    async with Store(store_target) as store:
         saver = VoicemailSaver(store, source, tmp_path / "vm", None)
         job = await saver.accept("broken", call_id=None, line="main", caller="+1555")
     assert job.state == "failed"
@@ -206,10 +210,13 @@ async def test_a_damaged_recording_is_failed_and_kept_on_asterisk(
 
 
 async def test_a_wrong_duration_is_caught(
-    tmp_path: Path, fake_recordings: FakeRecordings, source: RecordingSource
+    store_target: Path | Database,
+    tmp_path: Path,
+    fake_recordings: FakeRecordings,
+    source: RecordingSource,
 ) -> None:
     fake_recordings.files["short"] = VOICE
-    async with Store(tmp_path / "s.sqlite3") as store:
+    async with Store(store_target) as store:
         saver = VoicemailSaver(store, source, tmp_path / "vm", None)
         job = await saver.accept(
             "short", call_id=None, line="main", caller=None, expected_duration_s=30
@@ -220,11 +227,14 @@ async def test_a_wrong_duration_is_caught(
 
 
 async def test_a_refused_fetch_is_retried_on_resume(
-    tmp_path: Path, fake_recordings: FakeRecordings, source: RecordingSource
+    store_target: Path | Database,
+    tmp_path: Path,
+    fake_recordings: FakeRecordings,
+    source: RecordingSource,
 ) -> None:
     fake_recordings.files["vm-retry"] = VOICE
     fake_recordings.fail_fetches = 1
-    async with Store(tmp_path / "s.sqlite3") as store:
+    async with Store(store_target) as store:
         saver = VoicemailSaver(store, source, tmp_path / "vm", None)
         first = await saver.accept("vm-retry", call_id=None, line="main", caller="+1555")
         assert first.state == "pending"
@@ -238,9 +248,12 @@ async def test_a_refused_fetch_is_retried_on_resume(
 
 
 async def test_a_recording_asterisk_never_had_is_failed_clearly(
-    tmp_path: Path, fake_recordings: FakeRecordings, source: RecordingSource
+    store_target: Path | Database,
+    tmp_path: Path,
+    fake_recordings: FakeRecordings,
+    source: RecordingSource,
 ) -> None:
-    async with Store(tmp_path / "s.sqlite3") as store:
+    async with Store(store_target) as store:
         saver = VoicemailSaver(store, source, tmp_path / "vm", None)
         job = await saver.accept("ghost", call_id=None, line="main", caller=None)
     assert job.state == "failed"

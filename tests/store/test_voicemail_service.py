@@ -17,6 +17,7 @@ import pytest
 from ari_app.ari.client import AriClient
 from ari_app.call.events import VoicemailRecorded
 from ari_app.store import Store, VoicemailRecord
+from ari_app.store.db import Database
 from ari_app.testing.audio import tone, wav_bytes
 from ari_app.testing.fake_asterisk import FakeAsterisk
 from ari_app.voicemail.notify import Notifier
@@ -68,11 +69,11 @@ class Setup:
 
 
 @pytest.fixture
-async def s(tmp_path: Path) -> AsyncIterator[Setup]:
+async def s(tmp_path: Path, store_target: Path | Database) -> AsyncIterator[Setup]:
     fake = FakeAsterisk(recordings_dir=tmp_path / "asterisk")
     await fake.start("127.0.0.1", 0)
     client = AriClient(fake.ari_url, fake.username, fake.password, "ari-app", timeout=5.0)
-    async with Store(tmp_path / "calls.sqlite3") as store:
+    async with Store(store_target) as store:
         yield Setup(fake, store, client, tmp_path / "voicemail")
     await client.close()
     await fake.stop()
