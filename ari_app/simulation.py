@@ -116,6 +116,7 @@ class Simulation:
         media_transport: str | None = None,
         notify: bool = False,
         ari_mode: Literal["inbound", "outbound"] = "inbound",
+        connection_type: Literal["persistent", "per_call_config"] = "persistent",
     ) -> None:
         self.config_dir = config_dir
         self.cache_dir = cache_dir
@@ -126,7 +127,9 @@ class Simulation:
         self.media_transport = media_transport
         self.notify = notify
         self.ari_mode = ari_mode
-        """``outbound``: the fake connects to the runtime (ARI outbound WebSocket, persistent)."""
+        """``outbound``: the fake connects to the runtime (ARI outbound WebSocket)."""
+        self.connection_type = connection_type
+        """websocket_client.conf ``connection_type`` in outbound mode."""
         """Deliver voicemail notifications as configured (off by default: a simulated
         voicemail must not e-mail the real front desk)."""
         self.moment: datetime | None = None
@@ -182,12 +185,13 @@ class Simulation:
                     OutboundWebsocket(
                         uri=listener.server.url,
                         apps=[app.ari.app],
-                        connection_type=PERSISTENT,
+                        connection_type=self.connection_type,
                         username=app.ari.outbound.username,
                         password=self.password,
                     )
                 )
-            await asyncio.wait_for(listener.connected.wait(), 10)
+            if self.connection_type == PERSISTENT or not isinstance(listener, OutboundEvents):
+                await asyncio.wait_for(listener.connected.wait(), 10)
         except BaseException:
             await self.fake.stop()
             raise

@@ -75,6 +75,8 @@ class FakeCore:
         media_host: str = "127.0.0.1",
         dialplan: Dialplan | None = None,
         media_answer_delay: float = MEDIA_ANSWER_DELAY,
+        system_name: str = "",
+        asterisk_id: str = "fa:ce:00:00:00:01",
     ) -> None:
         self.username = username
         self.password = password
@@ -89,7 +91,10 @@ class FakeCore:
         self.hold_media_answers = False
         """When True, externalMedia channels stay ``Down`` (not in Stasis) until
         :meth:`release_media` — lets a test put requests between response and StasisStart."""
-        self.asterisk_id = "fa:ce:00:00:00:01"
+        self.asterisk_id = asterisk_id
+        """The entity id every event carries (Asterisk: the EID, a MAC address)."""
+        self.system_name = system_name
+        """asterisk.conf ``systemname``: prefixes unique ids, so two Asterisks never clash."""
         self.channels: dict[str, FakeChannel] = {}
         self.bridges: dict[str, FakeBridge] = {}
         self.playbacks: dict[str, FakePlayback] = {}
@@ -213,8 +218,9 @@ class FakeCore:
                 await self._changed.wait()
 
     def new_id(self) -> str:
-        """A channel-style unique id, ``<epoch>.<n>``."""
-        return f"{int(self.started)}.{next(self._ids)}"
+        """A channel-style unique id, ``<epoch>.<n>`` (``<systemname>-<epoch>.<n>``)."""
+        prefix = f"{self.system_name}-" if self.system_name else ""
+        return f"{prefix}{int(self.started)}.{next(self._ids)}"
 
     def next_seq(self) -> int:
         """The next sequence number (channel names, ids)."""

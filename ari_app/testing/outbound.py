@@ -319,9 +319,22 @@ class OutboundClients:
                 if not await session.connect():
                     self._fail(channel, f"{where} (reconnect)")
                     break
+                # session_update(): the events queued meanwhile go first, then (a
+                # reconnection) ApplicationRegistered for the session's app.
+                session.queue.put_nowait(self._registered(app_id))
         finally:
             session.unregister()
             await session.finish()
+
+    def _registered(self, app_id: str) -> str:
+        return json.dumps(
+            {
+                "type": "ApplicationRegistered",
+                "application": app_id,
+                "timestamp": timestamp(),
+                "asterisk_id": self.fake.asterisk_id,
+            }
+        )
 
     def _fail(self, channel: FakeChannel, where: str) -> None:
         """``Stasis()`` returns failed: ``STASISSTATUS=FAILED``, on at the next priority."""
