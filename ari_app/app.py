@@ -29,6 +29,7 @@ from ari_app.asr.engines import get_engine
 from ari_app.asr.hints import business_words
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.vosk_engine import VoskEngine
+from ari_app.asr.whisper_engine import WhisperEngine
 from ari_app.call.events import CallEventListener
 from ari_app.call.services import CallServices
 from ari_app.call.session import HOLD_MESSAGE, SAVED_MESSAGE, SORRY_MESSAGE
@@ -314,7 +315,8 @@ async def _voicemail_transcriber(config: Config) -> EngineTranscriber:
             workers=speech.asr_workers,
             threads=speech.asr_threads,
         )
-        return EngineTranscriber(engine)
+        assert isinstance(engine, WhisperEngine)
+        return EngineTranscriber(engine.bulk())
     if config.app.speech.asr_engine == "pocketsphinx":
         return EngineTranscriber(await asyncio.to_thread(PocketsphinxEngine))
     vosk = Path(config.app.speech.vosk_model or "")

@@ -25,7 +25,7 @@ def get_engine(
     domain: DomainModel | None = None,
     whisper_model: Path | None = None,
     workers: int = 1,
-    threads: int = 1,
+    threads: int | None = None,
     prompt: str | None = None,
     language: str = "en",
 ) -> RecognizerEngine:

@@ -70,6 +70,11 @@ _BLOCK_START = re.compile(r"^(?:[-*#>|]|\d+[.)]\s)")
 _PHONE = re.compile(r"\b(\d{3})[ .-](\d{3})[ .-](\d{4})\b")
 _DIGIT_GROUPS = re.compile(r"\b\d{3,}(?:-\d{3,})+\b")
 """Hyphen-joined digit groups ("617-5550199", as Whisper writes numbers read digit by digit)."""
+_LISTED_DIGITS = re.compile(r"\b\d{2,4}(?:(?:, |-)\d{2,4}){1,4}\b")
+"""Digit groups joined by commas or hyphens ("617, 555, 0199", "617-55-55", as Whisper
+writes a number read in groups with pauses); spelled digit by digit when they hold a phone
+number's seven digits or more."""
+_PHONE_DIGITS: Final = 7
 
 
 def number_words(n: int) -> str:
@@ -126,6 +131,13 @@ def _time(match: re.Match[str]) -> str:
     return f" {number_words(hour)} {number_words(minute)} "
 
 
+def _listed_digits(match: re.Match[str]) -> str:
+    digits = match.group(0).replace(", ", "").replace("-", "")
+    if len(digits) < _PHONE_DIGITS:
+        return match.group(0)
+    return " " + _digits(digits, spell=True) + " "
+
+
 def normalise(text: str) -> str:
     """Lower-case ``text``, spell numbers as words and drop punctuation (keeps in-word ``'``)."""
     text = text.replace("\u2019", "'").replace("\u2018", "'")
@@ -134,6 +146,7 @@ def normalise(text: str) -> str:
     text = _DIGIT_GROUPS.sub(
         lambda m: " " + _digits(m.group(0).replace("-", ""), spell=True) + " ", text
     )
+    text = _LISTED_DIGITS.sub(_listed_digits, text)
     text = _MONEY.sub(_money, text)
     text = _TIME.sub(_time, text)
     text = _ORDINAL.sub(lambda m: f" {ordinal_words(int(m.group(1)))} ", text)

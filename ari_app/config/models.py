@@ -186,9 +186,11 @@ class SpeechSettings(Model):
     on tiny.en it made things worse (repeated phrases, see BENCHMARKS.md); may suit larger
     models."""
     asr_workers: Annotated[int, Field(ge=1, le=16)] = 1
-    """Whisper decodes running at once (others queue); one suits two cores."""
-    asr_threads: Annotated[int, Field(ge=1, le=16)] = 1
-    """CPU threads per Whisper decode."""
+    """Whisper batches running at once (others queue and join the next batch); one suits
+    two cores."""
+    asr_threads: Annotated[int, Field(ge=1, le=16)] | None = None
+    """CPU threads per Whisper batch (default: two, or one on a one-core machine). Keep
+    ``asr_workers`` x ``asr_threads`` at most the number of cores."""
     vad: Literal["silero", "webrtc"] = "silero"
     """Voice activity detector for speech start/end and barge-in: ``silero`` (robust to
     background noise) or ``webrtc`` (webrtcvad: lighter, fooled by steady noise)."""

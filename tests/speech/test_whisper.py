@@ -19,6 +19,7 @@ from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.asr.text import normalise
 from ari_app.asr.wer import corpus_wer
 from ari_app.asr.whisper_engine import MAX_PIECE_S, WhisperEngine, split_long
+from ari_app.media.codecs import resample
 from ari_app.voicemail.transcribe import EngineTranscriber
 
 PAUSE = b"\0\0" * (8000 // 2)
@@ -118,6 +119,23 @@ async def test_concurrent_streams_hear_what_they_hear_alone(
     together = await asyncio.gather(*(call(pcm) for pcm in clips))
     assert list(together) == alone
     assert all(alone)
+
+
+def test_a_batch_hears_what_each_clip_hears_alone(
+    whisper_engine: WhisperEngine, prompts: list[Prompt]
+) -> None:
+    clips = [
+        (np.frombuffer(resample(read_wav_at(p.path, 8000), 8000, 16000), "<i2") / 32768).astype(
+            np.float32
+        )
+        for p in prompts[:5]
+    ]
+    clips.append(np.concatenate([clips[0]] * 4))  # a long one: three pieces in the batch
+    alone = [[d.text for d in whisper_engine.decode(clip)] for clip in clips]
+    together = [[d.text for d in ds] for ds in whisper_engine.decode_many(clips)]
+    assert together == alone
+    assert len(together[-1]) == len(split_long(clips[-1])) > 1
+    assert all(texts and texts[0] for texts in together)
 
 
 async def test_voicemail_transcript_of_a_long_message(

@@ -1,0 +1,89 @@
+"""The queue of decodes waiting for a recogniser's workers, taken in batches.
+
+A worker that comes free takes the most urgent job and every other job waiting, up to a
+number of pieces of audio, so that one batched model call serves them all. Callers' turns
+(``urgent``) go before work nobody waits on (voicemail transcripts); within a priority,
+first come first served. Cancelled jobs are dropped when taken.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Generic, TypeVar
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+_URGENT: Final = 0
+_BULK: Final = 1
+_CLOSE: Final = 2
+
+
+@dataclass(order=True, slots=True)
+class DecodeJob(Generic[P, R]):
+    """Pieces of audio to decode and the future that gets one result per piece."""
+
+    priority: int
+    seq: int
+    pieces: list[P] = field(compare=False)
+    future: concurrent.futures.Future[list[R]] = field(compare=False)
+
+
+class DecodeQueue(Generic[P, R]):
+    """Thread-safe priority queue of :class:`DecodeJob` handed out in batches."""
+
+    def __init__(self, closed_error: Callable[[], BaseException]) -> None:
+        """``closed_error`` makes the error of a job put after :meth:`close`."""
+        self._closed_error = closed_error
+        self._queue: queue.PriorityQueue[DecodeJob[P, R]] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def put(self, pieces: list[P], *, urgent: bool = True) -> concurrent.futures.Future[list[R]]:
+        """Queue ``pieces``; the future gets their results in order (or the decode's error)."""
+        future: concurrent.futures.Future[list[R]] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                future.set_exception(self._closed_error())
+                return future
+            job = DecodeJob(_URGENT if urgent else _BULK, next(self._seq), pieces, future)
+            self._queue.put(job)
+        return future
+
+    def take(self, max_pieces: int) -> list[DecodeJob[P, R]] | None:
+        """Block for the next job, then add every waiting one while the batch has room.
+
+        Returns the jobs still wanted (cancelled ones dropped, the rest marked running; may
+        be empty), or None once :meth:`close` was called and nothing more is queued.
+        """
+        first = self._queue.get()
+        if first.priority == _CLOSE:
+            return None
+        jobs = [first]
+        size = len(first.pieces)
+        while size < max_pieces:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if more.priority == _CLOSE:
+                self._queue.put(more)  # for the next take
+                break
+            jobs.append(more)
+            size += len(more.pieces)
+        return [job for job in jobs if job.future.set_running_or_notify_cancel()]
+
+    def close(self, workers: int) -> None:
+        """Let ``workers`` takers return None once the jobs already queued are taken."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for _ in range(workers):
+                self._queue.put(DecodeJob(_CLOSE, next(self._seq), [], concurrent.futures.Future()))
