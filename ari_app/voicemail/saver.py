@@ -121,14 +121,64 @@ class VoicemailSaver:
         return await self._store.voicemails.get(job_id)
 
     async def resume(self) -> list[VoicemailRecord]:
-        """Finish every job a previous run left unfinished (call at start-up)."""
+        """Finish every job a previous run left unfinished (call at start-up).
+
+        In a shared store each job is first claimed (``FOR UPDATE SKIP LOCKED``): jobs
+        other live workers are saving are left to them, and a dead worker's job is taken
+        once its lease (``store.voicemail_lease_s``) has expired.
+        """
+        if self._store.shared:
+            return await self._resume_claimed()
         jobs = await self._store.voicemails.unfinished()
         if jobs:
             log.warning("resuming %d unfinished voicemail job(s)", len(jobs))
         return [await self.process(job) for job in jobs]
 
+    async def _resume_claimed(self) -> list[VoicemailRecord]:
+        vm, store = self._store.voicemails, self._store
+        done: list[VoicemailRecord] = []
+        after = 0
+        while True:
+            job = await vm.claim_next(store.worker_id, store.voicemail_lease_s, after_id=after)
+            if job is None:
+                return done
+            log.warning("voicemail job %d: resuming it (worker %s)", job.id, store.worker_id)
+            done.append(await self.process(job))
+            after = job.id
+
     async def process(self, job: VoicemailRecord) -> VoicemailRecord:
-        """Carry one job forward from its committed state; transient failures are retried later."""
+        """Carry one job forward from its committed state; transient failures are retried later.
+
+        In a shared store the job is claimed first (a lease renewed while it is worked on
+        and given back after): a job another live worker holds is left to it.
+        """
+        if not self._store.shared:
+            return await self._process(job)
+        vm, store = self._store.voicemails, self._store
+        if not await vm.claim(job.id, store.worker_id, store.voicemail_lease_s):
+            log.info("voicemail job %d: another worker is saving it", job.id)
+            return await vm.get(job.id)
+        renew = asyncio.create_task(self._renew(job.id), name=f"voicemail-lease-{job.id}")
+        try:
+            return await self._process(job)
+        finally:
+            renew.cancel()
+            await asyncio.gather(renew, return_exceptions=True)
+            try:
+                await vm.release_claim(job.id, store.worker_id)
+            except Exception as exc:  # the lease expires by itself
+                log.warning("voicemail job %d: claim not given back: %s", job.id, exc)
+
+    async def _renew(self, job_id: int) -> None:
+        store = self._store
+        while True:
+            await asyncio.sleep(store.voicemail_lease_s / 3)
+            try:
+                await store.voicemails.claim(job_id, store.worker_id, store.voicemail_lease_s)
+            except Exception as exc:
+                log.warning("voicemail job %d: lease not renewed: %s", job_id, exc)
+
+    async def _process(self, job: VoicemailRecord) -> VoicemailRecord:
         async with self._lock:
             try:
                 await self._steps(job)

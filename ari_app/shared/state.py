@@ -1,0 +1,129 @@
+"""The shared state a worker uses, picked by the store: in memory (one box) or in the store.
+
+``SharedState.for_store(store, capacity=..., history=...)`` gives the store-backed
+implementations when the store is shared (PostgreSQL, ``store.url``) and the in-memory
+ones otherwise (today's behaviour). :meth:`SharedState.on_event` is a call event
+listener that keeps busy agents, idle times, seats and call ownership up to date;
+:meth:`SharedState.start` begins the worker's heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ari_app.call.capacity import RELEASING, AiCapacity
+from ari_app.call.events import Bridged, CallEvent, Ended
+from ari_app.routing.ring import RingHistory
+from ari_app.shared.memory import MemoryAiSeats, MemoryCallOwnership, MemoryRoutingState
+from ari_app.shared.protocols import AiSeats, CallOwnership, RoutingState
+from ari_app.shared.stored import StoreAiSeats, StoreCallOwnership, StoreRoutingState
+from ari_app.store.errors import is_transient
+from ari_app.store.store import Store
+
+log = logging.getLogger(__name__)
+RETRY_S = 0.2
+GIVE_UP_S = 60.0
+"""A state update still failing (store unreachable) after this long is dropped, logged."""
+
+
+@dataclass(slots=True)
+class SharedState:
+    """Routing state, AI seats and call ownership of one worker."""
+
+    routing: RoutingState
+    seats: AiSeats
+    ownership: CallOwnership
+    shared: bool = False
+    """True when the state is in a shared store (PostgreSQL)."""
+    heartbeat_s: float = 5.0
+    """How often the worker renews its lease (a third of ``store.lease_s``)."""
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _beating: asyncio.Task[None] | None = None
+
+    @classmethod
+    def local(
+        cls, *, capacity: AiCapacity | None = None, history: RingHistory | None = None
+    ) -> SharedState:
+        """This process only (one box): today's behaviour."""
+        return cls(MemoryRoutingState(history), MemoryAiSeats(capacity), MemoryCallOwnership())
+
+    @classmethod
+    def for_store(
+        cls,
+        store: Store | None,
+        *,
+        capacity: AiCapacity | None = None,
+        history: RingHistory | None = None,
+    ) -> SharedState:
+        """In ``store`` when it is shared (PostgreSQL); in memory otherwise."""
+        if store is None or not store.shared:
+            return cls.local(capacity=capacity, history=history)
+        return cls(
+            StoreRoutingState(store),
+            StoreAiSeats(store),
+            StoreCallOwnership(store),
+            shared=True,
+            heartbeat_s=store.lease_s / 3,
+        )
+
+    async def start(self) -> None:
+        """Register this worker and keep its heartbeat going."""
+        await self.ownership.heartbeat()
+        if self.shared and self._beating is None:
+            self._beating = asyncio.create_task(self._beat(), name="worker-heartbeat")
+
+    async def stop(self) -> None:
+        """Stop the heartbeat; finish the state updates under way."""
+        if self._beating is not None:
+            self._beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beating
+            self._beating = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            try:
+                await self.ownership.heartbeat()
+            except Exception as exc:
+                log.warning("worker heartbeat not written (%s); trying again", exc)
+
+    def on_event(self, event: CallEvent) -> None:
+        """A call event listener: busy agents, idle times, seats and ownership follow calls."""
+        if isinstance(event, Bridged):
+            self._spawn(lambda: self.routing.note_busy(event.agent, event.call_id))
+        if isinstance(event, Ended):
+            if event.agent is not None:
+                agent, now = event.agent, time.time()
+                self._spawn(lambda: self.routing.note_call_ended(agent, now))
+            if self.shared:
+                self._spawn(lambda: self.ownership.release(event.call_id))
+        if self.shared and event.type in RELEASING:
+            self._spawn(lambda: self.seats.release(event.call_id))
+
+    def _spawn(self, update: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.create_task(_retrying(update), name="shared-state-update")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _retrying(update: Callable[[], Awaitable[None]]) -> None:
+    deadline = time.monotonic() + GIVE_UP_S
+    delay = RETRY_S
+    while True:
+        try:
+            await update()
+            return
+        except Exception as exc:
+            if not is_transient(exc) or time.monotonic() > deadline:
+                log.warning("shared state not updated: %s", exc)
+                return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
