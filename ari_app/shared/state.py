@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ari_app.call.capacity import RELEASING, AiCapacity
 from ari_app.call.events import Bridged, CallEvent, Ended
+from ari_app.config.models import Config
 from ari_app.routing.ring import RingHistory
 from ari_app.shared.memory import MemoryAiSeats, MemoryCallOwnership, MemoryRoutingState
 from ari_app.shared.protocols import AiSeats, CallOwnership, RoutingState
@@ -94,6 +95,26 @@ class SharedState:
                 await self.ownership.heartbeat()
             except Exception as exc:
                 log.warning("worker heartbeat not written (%s); trying again", exc)
+
+    async def admit(
+        self, config: Config, call_id: str, line: str, *, ai: bool, fallback: AiCapacity
+    ) -> bool:
+        """A new call on this worker: own it and, if the line's AI agent is on, give it a
+        seat against ``ai_agent.max_calls`` (the line's and app.yaml's) counted over the
+        pool. False when the AI agent has no seat for it (the line's ``capacity`` branch).
+        If the store cannot be reached, this process's own count (``fallback``) decides."""
+        limits = {
+            "line_limit": config.lines[line].ai_agent.max_calls,
+            "total_limit": config.app.ai_agent.max_calls,
+        }
+        try:
+            await self.ownership.claim(call_id, line)
+            if not ai:
+                return True
+            return await self.seats.try_acquire(call_id, line, **limits)
+        except Exception as exc:
+            log.warning("call %s: shared store unreachable (%s); seats counted here", call_id, exc)
+            return not ai or fallback.try_acquire(call_id, line, **limits)
 
     def on_event(self, event: CallEvent) -> None:
         """A call event listener: busy agents, idle times, seats and ownership follow calls."""

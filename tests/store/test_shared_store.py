@@ -15,7 +15,9 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
+from ari_app.call.capacity import AiCapacity
 from ari_app.call.events import Ended, Started
+from ari_app.config import load_config
 from ari_app.config.models import StoreSettings
 from ari_app.outcomes import Outcome
 from ari_app.recorder import CallRecorder
@@ -30,6 +32,7 @@ from ari_app.testing.pg_cluster import PgCluster
 from tests.store.conftest import pg_database
 
 Workers = Callable[..., Awaitable[Store]]
+SAMPLE = Path(__file__).resolve().parents[2] / "config"
 
 
 @pytest.fixture
@@ -291,3 +294,20 @@ def test_sqlite_stays_the_default(tmp_path: Path) -> None:
     assert not store.shared
     assert isinstance(store.db, Database)
     assert store.path == tmp_path / "one.sqlite3"
+
+
+async def test_admit_counts_max_calls_over_the_pool(workers: Workers) -> None:
+    sample = load_config(SAMPLE)
+    limits = sample.app.ai_agent.model_copy(update={"max_calls": 2})
+    config = sample.model_copy(update={"app": sample.app.model_copy(update={"ai_agent": limits})})
+    a, b = SharedState.for_store(await workers("a")), SharedState.for_store(await workers("b"))
+    local = AiCapacity()
+    assert await a.admit(config, "c1", "main", ai=True, fallback=local)
+    assert await b.admit(config, "c2", "main", ai=True, fallback=local)
+    assert not await b.admit(config, "c3", "main", ai=True, fallback=local)  # pool is full
+    assert await a.admit(config, "c4", "main", ai=False, fallback=local)  # people only
+    assert await a.ownership.owner("c3") == "b"
+    a.on_event(Ended(call_id="c1", at_ms=5000, outcome="resolved", reason=None, agent=None))
+    await a.stop()
+    assert await b.admit(config, "c5", "main", ai=True, fallback=local)
+    assert local.in_use() == 0
