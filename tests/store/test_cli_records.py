@@ -13,7 +13,10 @@ import pytest
 
 from ari_app.cli import main
 from ari_app.store import Store
+from ari_app.store.db import Database
 from ari_app.store.report import EVENT_AGENT_RING
+from ari_app.testing.pg_cluster import PgCluster
+from tests.store.conftest import pg_database
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -22,7 +25,7 @@ def at(hours_ago: float, plus_s: float = 0) -> datetime:
     return NOW - timedelta(hours=hours_ago) + timedelta(seconds=plus_s)
 
 
-async def _seed(db: Path) -> None:
+async def _seed(db: Path | Database) -> None:
     async with Store(db) as store:
         c = store.calls
         await c.start_call("old-1", "main", "+15550001", "+15550000", at(72))
@@ -185,3 +188,30 @@ def test_a_bad_store_section_is_named(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["calls", "-c", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "app.yaml: store.path:" in err
+
+
+def test_the_commands_read_a_postgresql_store_named_in_app_yaml(
+    pg_cluster: PgCluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    database = pg_database(pg_cluster)
+    asyncio.run(_seed(database))
+    (tmp_path / "app.yaml").write_text(
+        f"store:\n  url: {database.url}\n  password_env: CLI_PG_PASSWORD\n"
+    )
+    monkeypatch.setenv("CLI_PG_PASSWORD", pg_cluster.password)
+    rows = run_json(capsys, "calls", "-c", str(tmp_path))
+    assert isinstance(rows, list)
+    assert [r["id"] for r in rows] == ["new-2", "new-1", "old-1"]
+    report = run_json(capsys, "report", "-c", str(tmp_path), "--since", "1d")
+    assert isinstance(report, dict)
+    assert report["agents"] == [{"agent": "alice", "rung": 1, "answered": 1, "answer_rate": 1.0}]
+    assert main(["call", "new-1", "-c", str(tmp_path)]) == 0
+    assert "caller: can i speak to someone  (conf 0.84)" in capsys.readouterr().out
+    (tmp_path / "app.yaml").write_text("store:\n  url: postgresql://a:pw@h/db\n")
+    assert main(["calls", "-c", str(tmp_path)]) == 1
+    assert "store.url: Value error, store.url must not contain a password" in (
+        capsys.readouterr().err
+    )
