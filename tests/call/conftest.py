@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,13 +44,15 @@ def short_config(target: Path) -> Path:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sim(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simulation]:
+async def sim(
+    tmp_path_factory: pytest.TempPathFactory, sim_cache: Callable[[Path], Path]
+) -> AsyncIterator[Simulation]:
     """A running simulation; routing sees an in-hours Tuesday unless a test says otherwise."""
     root = tmp_path_factory.mktemp("call")
     config = short_config(root / "config")
     simulation = Simulation(
         config,
-        cache_dir=root / "cache",
+        cache_dir=sim_cache(root),
         store_path=root / "var" / "calls.sqlite3",
         voicemail_dir=root / "var" / "voicemail",
     )

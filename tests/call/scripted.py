@@ -27,6 +27,7 @@ from ari_app.call.voice import SayResult, Utterance
 from ari_app.config import ConfigHolder
 from ari_app.config.models import Config, Line
 from ari_app.media.pacer import MediaTransport
+from ari_app.routing.plan import AiUnavailable
 from ari_app.testing.fake_asterisk import FakeAsterisk, FakeCall
 
 E = TypeVar("E", bound=ev.CallEvent)
@@ -111,6 +112,10 @@ class Rig:
         self.conversation_configs: list[Config] = []
         self.whisper_gate: asyncio.Event | None = None
         """When set by a test, the whisper waits for it after its first chunk."""
+        self.ai_unavailable: AiUnavailable | None = None
+        """What the supervisor tells new sessions (e.g. ``capacity``: every AI seat taken)."""
+        self.conversation_error: Exception | None = None
+        """Raised when a call's conversation is built (e.g. a broken knowledge base)."""
         self.events: list[ev.CallEvent] = []
         self.ari_events: list[AriEvent] = []
         self.sessions: dict[str, CallSession] = {}
@@ -135,6 +140,8 @@ class Rig:
 
     async def _conversation(self, config: Config, line: str) -> ScriptedConversation:
         self.conversation_configs.append(config)
+        if self.conversation_error is not None:
+            raise self.conversation_error
         return ScriptedConversation(self.answers)
 
     def _speaker(self, line: Line) -> Callable[[str], AsyncIterator[bytes]]:
@@ -165,6 +172,7 @@ class Rig:
         session = CallSession(
             self.services, event.channel, event.args[0], listeners=[self._on_call_event]
         )
+        session.ai_unavailable = self.ai_unavailable
         self.sessions[event.channel.id] = session
         self.tasks[event.channel.id] = asyncio.create_task(session.run())
         return session

@@ -4,7 +4,8 @@ every REST request carried over that socket (none over HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -16,11 +17,13 @@ from tests.call.conftest import short_config
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sim(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simulation]:
+async def sim(
+    tmp_path_factory: pytest.TempPathFactory, sim_cache: Callable[[Path], Path]
+) -> AsyncIterator[Simulation]:
     root = tmp_path_factory.mktemp("outbound")
     simulation = Simulation(
         short_config(root / "config"),
-        cache_dir=root / "cache",
+        cache_dir=sim_cache(root),
         store_path=root / "var" / "calls.sqlite3",
         voicemail_dir=root / "var" / "voicemail",
         ari_mode="outbound",

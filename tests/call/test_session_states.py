@@ -21,6 +21,7 @@ from ari_app.ari.models import LiveRecording
 from ari_app.call import events as ev
 from ari_app.call.session import SAVED_MESSAGE, SORRY_MESSAGE
 from ari_app.call.voicemail_step import recording_name, recording_prefix
+from ari_app.config.kb_model import KnowledgeBaseError
 from ari_app.testing import Behaviour
 
 from .conftest import short_config
@@ -166,6 +167,41 @@ async def test_after_hours_goes_to_voicemail_without_ringing(r: Rig) -> None:
     assert started.after_hours is True
     assert "We open tomorrow, Wednesday, at 8 AM." in started.greeting
     assert r.of(call.channel_id, ev.Ringing) == []
+
+
+async def test_at_capacity_after_hours_goes_straight_to_voicemail(r: Rig) -> None:
+    """Every AI seat taken, after hours: no greeting, nobody rung, the closed greeting."""
+    r.moment = CLOSED
+    r.ai_unavailable = "capacity"
+    call = await r.call()
+    started = await r.event(call.channel_id, ev.VoicemailStarted)
+    await leave_message(r, call.channel_id)
+    ended = await r.ended(call)
+    assert ended.outcome == "voicemail"
+    assert r.of(call.channel_id, ev.Greeting) == []
+    assert r.of(call.channel_id, ev.Ringing) == []
+    assert r.of(call.channel_id, ev.Handoff)[0].reason == "ai_unavailable: capacity"
+    assert started.after_hours is True
+    assert r.conversation_configs == []  # the AI agent never took the call
+    assert r.left_behind(call.channel_id) == []
+
+
+async def test_a_broken_knowledge_base_after_the_greeting_sends_the_caller_to_people(
+    r: Rig,
+) -> None:
+    """The greeting played, then the line's answer engine cannot be built: the line's
+    ai_agent.unavailable targets ring and a person takes the call."""
+    r.conversation_error = KnowledgeBaseError("main: knowledge/practice.yaml:3: entry has no id")
+    call = await r.call()
+    answered = await r.event(call.channel_id, ev.AgentAnswered)
+    await r.event(call.channel_id, ev.Bridged)
+    await r.fake.hangup_from_party(answered.channel)
+    ended = await r.ended(call)
+    assert ended.outcome == "handed_off"
+    assert len(r.of(call.channel_id, ev.Greeting)) == 1
+    assert r.of(call.channel_id, ev.Handoff)[0].reason == "ai_unavailable: kb_broken"
+    assert [e.target for e in r.of(call.channel_id, ev.Ringing)] == ["front_desk"]
+    assert r.left_behind(call.channel_id) == []
 
 
 async def test_recording_failed_fails_the_call_with_its_reason(r: Rig) -> None:

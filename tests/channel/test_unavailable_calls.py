@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,9 +23,6 @@ import yaml
 from ari_app.call import events as ev
 from ari_app.call.events import CallEventType as E
 from ari_app.call.recorded import read_recording
-from ari_app.call.seams import CallConversation
-from ari_app.config import Config
-from ari_app.config.kb_model import KnowledgeBaseError
 from ari_app.media.codecs import resample
 from ari_app.simulation import CallResult, Simulation
 from ari_app.testing import Behaviour
@@ -84,9 +81,11 @@ def channel_config(root: Path) -> Path:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sim(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Simulation]:
+async def sim(
+    tmp_path_factory: pytest.TempPathFactory, sim_cache: Callable[[Path], Path]
+) -> AsyncIterator[Simulation]:
     root = tmp_path_factory.mktemp("channel")
-    cache = root / "cache"
+    cache = sim_cache(root)
     config = channel_config(root / "config")
     await make_recording(config / "sounds" / "busy.wav", BUSY_TEXT, 8000, cache / "rec")
     await make_recording(config / "sounds" / "closed.wav", CLOSED_TEXT, 16000, cache / "rec")
@@ -205,17 +204,6 @@ async def test_after_hours_recorded_greeting(sim: Simulation) -> None:
     assert match(audio, sim.config_dir / "sounds" / "busy.wav") < 0.2
 
 
-async def test_after_hours_at_capacity_goes_straight_to_voicemail(sim: Simulation) -> None:
-    assert sim.runtime is not None
-    sim.moment = CLOSED
-    sim.runtime.supervisor.capacity.exhausted = True
-    _, result = await leave_voicemail(sim, await sim.place("main"))
-    assert result.of(E.GREETING) == []
-    assert result.of(E.RINGING) == []
-    assert result.of(ev.Handoff)[0].reason == "ai_unavailable: capacity"
-    assert result.of(ev.VoicemailStarted)[0].after_hours is True
-
-
 async def test_asterisk_sound_as_the_after_hours_greeting(sim: Simulation) -> None:
     assert sim.runtime is not None
     assert sim.fake is not None
@@ -241,26 +229,6 @@ async def test_asterisk_sound_as_the_after_hours_greeting(sim: Simulation) -> No
         (f"/ari/channels/{result.call_id}/play", "sound:custom/closed")
     ]
     assert match(audio, sim.fake.sounds_dir / "custom" / "closed.wav") >= 0.6  # type: ignore[operator]
-
-
-async def test_broken_knowledge_base_mid_call_sends_the_caller_to_people(sim: Simulation) -> None:
-    """The greeting played, then the line's answer engine cannot be built: people take over."""
-    assert sim.runtime is not None
-    services = sim.runtime.supervisor.services
-    assert services is not None
-
-    async def broken(config: Config, line: str) -> CallConversation:
-        raise KnowledgeBaseError(f"{line}: knowledge/practice.yaml:3: entry has no id")
-
-    services.conversation = broken
-    try:
-        _, result = await leave_voicemail(sim, await sim.place("main"))
-    finally:
-        services.conversation = None
-    assert len(result.of(E.GREETING)) == 1
-    assert result.of(ev.Handoff)[0].reason == "ai_unavailable: kb_broken"
-    assert [r.target for r in result.of(ev.Ringing)] == ["billing", "front_desk"]
-    assert result.outcome == "voicemail"
 
 
 async def test_a_key_stops_the_recorded_greeting(sim: Simulation) -> None:

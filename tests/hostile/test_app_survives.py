@@ -9,6 +9,7 @@ arrive on its events socket first, then a caller asks a question and is answered
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +25,9 @@ SAMPLE = Path(__file__).resolve().parents[2] / "config"
 OPEN = datetime(2026, 12, 1, 10, 30, tzinfo=ZoneInfo("America/New_York"))
 
 
-async def test_a_call_is_answered_after_hostile_frames(tmp_path: Path) -> None:
+async def test_a_call_is_answered_after_hostile_frames(
+    tmp_path: Path, sim_cache: Callable[[Path], Path]
+) -> None:
     """Fault #1 end to end: Infinity, 1e999, 100k brackets ... then a caller is answered."""
     config = tmp_path / "config"
     shutil.copytree(SAMPLE, config)
@@ -34,7 +37,7 @@ async def test_a_call_is_answered_after_hostile_frames(tmp_path: Path) -> None:
     lines.write_text(yaml.safe_dump(data, sort_keys=False))
     sim = Simulation(
         config,
-        cache_dir=tmp_path / "cache",
+        cache_dir=sim_cache(tmp_path),
         store_path=tmp_path / "var" / "calls.sqlite3",
         voicemail_dir=tmp_path / "var" / "voicemail",
     )

@@ -130,14 +130,17 @@ def test_say_then_transcribe_keeps_content_words(
     corpus = tmp_path / "faq.txt"
     corpus.write_text("\n".join(questions), encoding="utf-8")
     kept = 0
-    for n, question in enumerate(questions):
+    # A quarter of the questions: the round trip through both commands is what is tested
+    # here (12 of these 13 keep every content word); test_whisper.py and the benchmark
+    # score recognition on all of them.
+    for n, question in enumerate(questions[::4]):
         wav = tmp_path / f"q{n}.wav"
         assert main(["say", question, "-o", str(wav), "--cache-dir", str(tts_cache)]) == 0
         args = ["transcribe", str(wav), "--domain-text", str(corpus), "-c", str(tmp_path)]
         assert main([*args, "--cache-dir", str(tmp_path / "asr")]) == 0
         heard = capsys.readouterr().out.strip()
         kept += content_words(question) <= content_words(heard)
-    assert kept >= 20, kept
+    assert kept >= 8, kept
 
 
 def test_transcribe_resamples_any_rate_and_channels(
