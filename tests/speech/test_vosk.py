@@ -32,7 +32,7 @@ def test_model_loads_once_and_is_shared(ko_engine: VoskEngine) -> None:
 
 @pytest.mark.parametrize("rate", [8000, 16000])
 def test_streams_give_partials_and_a_final_result(ko_engine: VoskEngine, rate: int) -> None:
-    prompt = next(p for p in stock_prompts() if p.sound == "queue-periodic-announce")
+    prompt = next(p for p in stock_prompts() if p.sound == "tt-weasels")  # 3 s
     audio = read_wav_at(prompt.path, rate)
     stream = ko_engine.open_stream(rate)
     partials = []
