@@ -24,6 +24,7 @@ from ari_app.answer.policy import Prompts
 from ari_app.ari.client import AriClient
 from ari_app.ari.listener import EventListener
 from ari_app.ari.outbound import OutboundEvents
+from ari_app.ari.reconnect import ConnState
 from ari_app.asr.domain import build_domain_model, knowledge_texts
 from ari_app.asr.engines import get_engine
 from ari_app.asr.hints import business_words
@@ -151,6 +152,9 @@ class Runtime:
     voicemail: VoicemailService | None
     background: list[asyncio.Task[None]]
     recorder: CallRecorder | None = None
+    recordings_ari: AriClient | None = None
+    """Outbound mode: HTTP ARI for stored recordings' audio (files are not sent over the
+    WebSocket)."""
 
     async def stop(self, drain_s: float = 30.0) -> None:
         """Drain calls, then close events, the call records, voicemail, store and HTTP."""
@@ -165,6 +169,8 @@ class Runtime:
             await self.voicemail.stop()
         if self.store is not None:
             await self.store.close()
+        if self.recordings_ari is not None:
+            await self.recordings_ari.close()
         await self.ari.close()
 
 
@@ -188,6 +194,16 @@ async def start_runtime(
     config = holder.current
     ari_settings = config.app.ari
     outbound = _outbound_events(config, outbound_password)
+    # A stored recording's audio is a file, which Asterisk serves over HTTP only (a
+    # RESTRequest for it is answered 406): in outbound mode voicemail fetches it over HTTP
+    # ARI when a password for it is given.
+    recordings_ari = (
+        AriClient(
+            f"{ari_settings.url.rstrip('/')}/ari", ari_settings.username, password, ari_settings.app
+        )
+        if outbound is not None and password
+        else None
+    )
     ari = (
         outbound.client
         if outbound is not None
@@ -212,8 +228,10 @@ async def start_runtime(
     supervisor = Supervisor(holder, ari, listeners=[*call_listeners, *(listeners or [])])
     listener: EventListener | OutboundEvents
     if outbound is not None:  # ari.mode: outbound — Asterisk connects to us
-        outbound.on_event = supervisor.on_event
-        outbound.on_recovered = supervisor.on_recovered
+        # Each event and recovery comes with the client of its connection (per call or
+        # per Asterisk): a call's requests go back over the socket its call came on.
+        outbound.link.on_routed = supervisor.on_event
+        outbound.link.on_routed_recovered = supervisor.on_recovered
         listener = outbound
     else:
         listener = EventListener(
@@ -235,7 +253,7 @@ async def start_runtime(
             notify = ConfiguredChannels(lambda: holder.current)  # app.yaml, lines and teams
             voicemail = build_service(
                 store,
-                ari,
+                recordings_ari or ari,
                 Path(config.app.store.voicemail_dir),
                 await _voicemail_transcriber(config),
                 channels=notify,
@@ -250,6 +268,8 @@ async def start_runtime(
         await asyncio.gather(*background, return_exceptions=True)
         if store is not None:
             await store.close()
+        if recordings_ari is not None:
+            await recordings_ari.close()
         await ari.close()
         raise
     speech_settings = config.app.speech
@@ -273,7 +293,9 @@ async def start_runtime(
         services.now = now
     await supervisor.ready(services)
     background.append(asyncio.create_task(_warm_rest(speech, config), name="tts-warm"))
-    return Runtime(supervisor, listener, ari, store, voicemail, background, recorder)
+    return Runtime(
+        supervisor, listener, ari, store, voicemail, background, recorder, recordings_ari
+    )
 
 
 def _outbound_events(config: Config, password: str) -> OutboundEvents | None:
@@ -294,8 +316,13 @@ def _outbound_events(config: Config, password: str) -> OutboundEvents | None:
 def _health_state(
     supervisor: Supervisor, listener: EventListener | OutboundEvents
 ) -> dict[str, object]:
+    events = listener.state.value
+    if isinstance(listener, OutboundEvents) and listener.state is ConnState.CONNECTING:
+        # Asterisk connects to us: per call there is no socket between calls, and a load
+        # balancer sends nothing to a worker it thinks is down, so listening is healthy.
+        events = "listening"
     return {
-        "events": listener.state.value,
+        "events": events,
         "accepting": supervisor.accepting,
         "calls": len(supervisor.tasks),
     }

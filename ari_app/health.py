@@ -69,10 +69,13 @@ def read_health(
         return False, "ari-app has stopped"
     if age > stale_after_s:
         return False, f"the last heartbeat is {age:.0f} s old: ari-app is dead or stuck"
-    if beat.get("events") != "connected":
-        return False, f"ari-app is running but its ARI events socket is {beat.get('events')}"
+    events = beat.get("events")
+    if events not in ("connected", "listening"):
+        return False, f"ari-app is running but its ARI events socket is {events}"
     taking = "taking calls" if beat.get("accepting") else "not taking new calls"
-    return (
-        True,
-        f"ari-app is alive, connected to ARI, {taking} ({beat.get('calls', 0)} in progress)",
+    where = (
+        "connected to ARI"
+        if events == "connected"
+        else "listening for Asterisk's outbound ARI WebSockets"
     )
+    return True, f"ari-app is alive, {where}, {taking} ({beat.get('calls', 0)} in progress)"

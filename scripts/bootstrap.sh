@@ -16,6 +16,8 @@ if [ "$purpose" = test ]; then
   apt_packages+=(chromium)
   # PostgreSQL server for the shared-store tests (a throwaway cluster per test session).
   apt_packages+=(postgresql)
+  # HAProxy: the load balancer in front of the workers in the scale-out tests (tests/scale).
+  apt_packages+=(haproxy)
 fi
 python="${PYTHON:-python3}"
 if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then

@@ -77,6 +77,13 @@ class AriEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplicationRegistered(AriEvent):
+    """The application is registered on this socket: over an ARI outbound WebSocket,
+    Asterisk sends it after a *re*connection (``session_update``), after the events
+    queued while the socket was down."""
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelEvent(AriEvent):
     """An event about one channel."""
 
@@ -293,6 +300,7 @@ _BUILDERS: dict[str, _Builder] = {
         e, DeviceState.from_json(r["device_state"])
     ),
     "EndpointStateChange": lambda e, r: EndpointStateChange(e, Endpoint.from_json(r["endpoint"])),
+    "ApplicationRegistered": lambda e, r: ApplicationRegistered(e),
 }
 
 KNOWN_EVENTS: frozenset[str] = frozenset(_BUILDERS)

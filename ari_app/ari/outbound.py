@@ -46,7 +46,14 @@ from ari_app.ari.errors import (
     NotFound,
     http_error,
 )
-from ari_app.ari.events import AriEvent, MalformedEvent, StasisEnd, StasisStart, decode_frame
+from ari_app.ari.events import (
+    ApplicationRegistered,
+    AriEvent,
+    MalformedEvent,
+    StasisEnd,
+    StasisStart,
+    decode_frame,
+)
 from ari_app.ari.listener import EventCallback, EventListener, RecoveredCallback
 from ari_app.ari.models import Channel
 from ari_app.ari.reconnect import ConnState
@@ -431,10 +438,14 @@ class OutboundLink:
         first = conn in self._first
         self._first.discard(conn)
         if self.is_per_call(application):
+            # A reconnection: the events queued meanwhile come first, then
+            # ApplicationRegistered; a first connection starts with StasisStart.
             if first and not isinstance(event, StasisStart):
                 await self._adopt(route, application)
             elif isinstance(event, StasisEnd) and application.endswith(f":{event.channel.name}"):
                 route.ended = True
+        if isinstance(event, ApplicationRegistered):
+            return  # (persistent: the recovery after each connection covers it)
         if self.on_routed is not None:
             await self.on_routed(event, route.client)
         else:

@@ -98,7 +98,7 @@ class AgentOps(ChannelOps):
         seq = self.next_seq()
         name, number = parse_caller_id(caller_id)
         channel = FakeChannel(
-            id=channel_id or f"{int(self.started)}.{seq}",
+            id=channel_id or self.new_id(seq),
             name=f"{endpoint.name}-{seq:08x}",
             kind=ChannelKind.AGENT,
             caller_name=name,

@@ -217,10 +217,10 @@ class FakeCore:
                 self._changed.clear()
                 await self._changed.wait()
 
-    def new_id(self) -> str:
+    def new_id(self, seq: int | None = None) -> str:
         """A channel-style unique id, ``<epoch>.<n>`` (``<systemname>-<epoch>.<n>``)."""
         prefix = f"{self.system_name}-" if self.system_name else ""
-        return f"{prefix}{int(self.started)}.{next(self._ids)}"
+        return f"{prefix}{int(self.started)}.{next(self._ids) if seq is None else seq}"
 
     def next_seq(self) -> int:
         """The next sequence number (channel names, ids)."""

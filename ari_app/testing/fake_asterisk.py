@@ -113,7 +113,7 @@ class FakeAsterisk(ExternalMediaOps):
         """
         seq = self.next_seq()
         channel = FakeChannel(
-            id=f"{int(self.started)}.{seq}",
+            id=self.new_id(seq),
             name=f"PJSIP/trunk-{seq:08x}",
             kind=ChannelKind.CALLER,
             state="Ring",

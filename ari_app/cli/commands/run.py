@@ -24,7 +24,7 @@ from typing import Any
 
 from ari_app.ari.client import AriClient
 from ari_app.ari.errors import AriConnectionError, AriHttpError, AriTimeout, Unauthorized
-from ari_app.config import ConfigError, ConfigHolder, load_config
+from ari_app.config import Config, ConfigError, ConfigHolder, load_config
 from ari_app.errors import AriAppError, Stage
 from ari_app.health import DEFAULT_PATH as DEFAULT_HEALTH_PATH
 from ari_app.web.auth import DEFAULT_TOKEN_ENV, DashboardError, token_from_env
@@ -143,6 +143,8 @@ async def run(args: argparse.Namespace) -> int:
         return 1
     ari = config.app.ari
     password = os.environ.get(ari.password_env)
+    if ari.mode == "outbound":
+        return await _run_outbound(args, config, password or "")
     if not password:
         print(
             f"ari-app run: the ARI password of user {ari.username} is not set: "
@@ -159,6 +161,43 @@ async def run(args: argparse.Namespace) -> int:
     print(
         f"ari-app run: ARI at {ari.url.rstrip('/')} accepts user {ari.username} "
         f"(Asterisk {version}); loading speech and answer models",
+        file=sys.stderr,
+        flush=True,
+    )
+    return await serve(args.config, password, args)
+
+
+async def _run_outbound(args: argparse.Namespace, config: Config, password: str) -> int:
+    """``ari.mode: outbound``: Asterisk connects to us, so there is nothing to call first.
+
+    The password Asterisk sends (``ari.outbound.password_env``) must be set; the HTTP ARI
+    password (``ari.password_env``) is optional: with it, voicemail fetches recordings'
+    audio over HTTP (checked now), without it voicemail recordings stay in Asterisk.
+    """
+    ari = config.app.ari
+    out = ari.outbound
+    if not os.environ.get(out.password_env):
+        print(
+            f"ari-app run: ari.mode is outbound: the password Asterisk sends as user "
+            f"{out.username} is not set: put it in the environment variable {out.password_env}",
+            file=sys.stderr,
+        )
+        return 1
+    if password:
+        try:
+            await check_ari(ari.url, ari.username, password, args.ari_timeout)
+        except AriStartupError as err:
+            print(f"ari-app run: {err}", file=sys.stderr)
+            return 1
+    recordings = (
+        f"recordings over HTTP ARI at {ari.url.rstrip('/')}"
+        if password
+        else f"no HTTP ARI for recordings ({ari.password_env} not set)"
+    )
+    print(
+        f"ari-app run: ari.mode outbound: Asterisk connects to "
+        f"ws://{out.host}:{out.port}{out.path} as {out.username}; {recordings}; "
+        "loading speech and answer models",
         file=sys.stderr,
         flush=True,
     )
