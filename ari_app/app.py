@@ -218,7 +218,7 @@ async def start_runtime(
     # One way out of a call: its events feed the metrics, the records and voicemail.
     call_listeners: list[CallEventListener] = [call_metrics]
     if with_store:
-        store = Store(Path(config.app.store.path))
+        store = Store.from_settings(config.app.store)  # store.url: PostgreSQL, shared
         await store.open()
         call_metrics.interrupted(len(store.interrupted))
         recorder = CallRecorder(store)
