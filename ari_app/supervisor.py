@@ -37,6 +37,7 @@ from ari_app.call.leftovers import AGENT_ARG, Orphan, is_our_object, stasis_args
 from ari_app.call.services import CallServices
 from ari_app.call.session import CallSession
 from ari_app.config import ConfigHolder
+from ari_app.shared.state import SharedState
 
 _LOGGER = logging.getLogger(__name__)
 FALLBACK_VARIABLE = "ARI_APP_FALLBACK"
@@ -63,6 +64,9 @@ class Supervisor:
         self.capacity = AiCapacity()
         """Seats of the AI agent (``max_calls`` per line and in app.yaml)."""
         self.listeners = [*(listeners or []), self.capacity.on_event]
+        self.shared: SharedState | None = None
+        """The pool's shared state when the store is shared (``store.url``): seats counted
+        over every worker, call ownership, busy agents (see :meth:`share`)."""
         self.sessions: dict[str, CallSession | AdoptedBridgedCall] = {}
         self.clients: dict[str, AriClient] = {}
         """The client each call's requests go over (one per Asterisk connection)."""
@@ -165,10 +169,31 @@ class Supervisor:
             already_answered=already_answered,
         )
         ai = session.config.lines[line].ai_agent
-        if ai.enabled and not self.capacity.try_acquire_for(session.config, channel.id, line):
-            session.ai_unavailable = "capacity"  # the line's unavailable branch takes it
+        work: Coroutine[Any, Any, object]
+        if self.shared is not None and self.shared.shared:
+            work = self._admitted(self.shared, session, channel.id, line, ai=ai.enabled)
+        else:
+            if ai.enabled and not self.capacity.try_acquire_for(session.config, channel.id, line):
+                session.ai_unavailable = "capacity"  # the line's unavailable branch takes it
+            work = session.run()
         self.calls_started += 1
-        self._start(channel.id, session, session.run(), services.ari)
+        self._start(channel.id, session, work, services.ari)
+
+    def share(self, shared: SharedState) -> None:
+        """Use the pool's shared state: new calls are owned and take their AI seat in it,
+        and it follows every call's events (busy agents, idle times, seats given back)."""
+        self.shared = shared
+        self.listeners.append(shared.on_event)
+        if self.services is not None and shared.shared and self.services.routing is None:
+            self.services.routing = shared.routing
+
+    async def _admitted(
+        self, shared: SharedState, session: CallSession, call_id: str, line: str, *, ai: bool
+    ) -> object:
+        """Own the call and take its AI seat over the pool, then run it."""
+        if not await shared.admit(session.config, call_id, line, ai=ai, fallback=self.capacity):
+            session.ai_unavailable = "capacity"  # the line's unavailable branch takes it
+        return await session.run()
 
     def _start(
         self,
@@ -186,6 +211,8 @@ class Supervisor:
 
     def _forget(self, call_id: str, _task: object = None) -> None:
         self.capacity.release(call_id)
+        if self.shared is not None:
+            self.shared.forget(call_id)
         self.sessions.pop(call_id, None)
         self.clients.pop(call_id, None)
         self.tasks.pop(call_id, None)
@@ -274,6 +301,8 @@ class Supervisor:
 
     async def ready(self, services: CallServices) -> None:
         """Models loaded: take the held callers back and take calls from now on."""
+        if self.shared is not None and self.shared.shared and services.routing is None:
+            services.routing = self.shared.routing  # round robin, idle, busy over the pool
         self.services = services
         held, self.on_hold = list(self.on_hold.values()), {}
         clients, self._hold_ari = self._hold_ari, {}

@@ -20,6 +20,8 @@ from ari_app.ari.events import AriEvent, ChannelDestroyed, StasisStart
 from ari_app.call.inbox import CallInbox
 from ari_app.routing.plan import Member, RingStep
 from ari_app.routing.ring import RingHistory, ring_attempts
+from ari_app.shared.memory import MemoryRoutingState
+from ari_app.shared.protocols import RoutingState
 
 _LOGGER = logging.getLogger(__name__)
 BUSY_DEVICE_STATES = frozenset(
@@ -49,7 +51,7 @@ class Ringer:
         caller_number: str,
         *,
         leg_prefix: str | None = None,
-        history: RingHistory,
+        history: RingHistory | RoutingState,
         on_ring: Callable[[RingStep, list[Member]], None] | None = None,
     ) -> None:
         self.ari = ari
@@ -58,7 +60,11 @@ class Ringer:
         self.caller_number = caller_number
         self.leg_prefix = leg_prefix or f"{call_id}-agent"
         """Agent legs are ``<leg_prefix>-<n>`` (see :mod:`ari_app.call.ids`)."""
-        self.history = history
+        self.routing: RoutingState = (
+            MemoryRoutingState(history) if isinstance(history, RingHistory) else history
+        )
+        """Round-robin positions, idle times and busy agents (this process's, or the
+        pool's in the shared store)."""
         self.on_ring = on_ring
         self.live_legs: set[str] = set()
         """Agent legs rung and not yet known to be gone (hung up on cleanup)."""
@@ -83,12 +89,14 @@ class Ringer:
     async def ring(self, step: RingStep) -> Answered | None:
         """Ring ``step``'s members by its strategy; the first to answer, or None."""
         flags = await asyncio.gather(*(self.available(m) for m in step.members))
-        free = {m.user for m, ok in zip(step.members, flags, strict=True) if ok}
-        attempts = ring_attempts(step, lambda m: m.user in free, self.history)
+        busy = await self.routing.busy_agents()  # on a call anywhere in the pool
+        free = {m.user for m, ok in zip(step.members, flags, strict=True) if ok} - busy
+        history = await self.routing.history(step.target, [m.user for m in step.members])
+        attempts = ring_attempts(step, lambda m: m.user in free, history)
         if not attempts:
             _LOGGER.info("call %s: nobody in %s is available", self.call_id, step.label)
         for attempt in attempts:
-            self.history.note_attempted(step.target, step.members, attempt.members[0])
+            await self.routing.note_attempted(step.target, step.members, attempt.members[0])
             if self.on_ring is not None:
                 self.on_ring(step, list(attempt.members))
             answered = await self._attempt(step, attempt.members, attempt.timeout)

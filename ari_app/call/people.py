@@ -39,7 +39,7 @@ class PeopleSteps(SessionCore):
                 self.call_id,
                 self.caller.caller.number,
                 leg_prefix=self.ids.agent_prefix,
-                history=self.services.ring_history,
+                history=self.services.routing or self.services.ring_history,
                 on_ring=self._on_ring,
             )
         tone = asyncio.create_task(self._ringback(), name=f"call-{self.call_id}-ringback")

@@ -27,6 +27,7 @@ from ari_app.config.models import Config, Line
 from ari_app.media.endpointer import EndpointerSettings
 from ari_app.media.pacer import MediaTransport
 from ari_app.routing.ring import RingHistory
+from ari_app.shared.protocols import RoutingState
 
 
 @dataclass(slots=True)
@@ -44,6 +45,8 @@ class CallServices:
     answers: Callable[[Config, str], Awaitable[AnswerEngine]] | None = None
     """The answer engine of a line of one configuration (built once per line and config)."""
     ring_history: RingHistory = field(default_factory=RingHistory)
+    routing: RoutingState | None = None
+    """Routing state shared by a pool of workers (None: ``ring_history``, this process's)."""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """Wall clock for routing decisions (a fixed moment in the demo and tests)."""
     endpointer: EndpointerSettings = field(default_factory=EndpointerSettings)

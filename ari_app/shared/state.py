@@ -4,13 +4,13 @@
 implementations when the store is shared (PostgreSQL, ``store.url``) and the in-memory
 ones otherwise (today's behaviour). :meth:`SharedState.on_event` is a call event
 listener that keeps busy agents, idle times, seats and call ownership up to date;
-:meth:`SharedState.start` begins the worker's heartbeat.
+the worker's heartbeat is the store's (:class:`~ari_app.store.workers.Heartbeat`, started
+when a shared store opens).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -41,10 +41,7 @@ class SharedState:
     ownership: CallOwnership
     shared: bool = False
     """True when the state is in a shared store (PostgreSQL)."""
-    heartbeat_s: float = 5.0
-    """How often the worker renews its lease (a third of ``store.lease_s``)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _beating: asyncio.Task[None] | None = None
 
     @classmethod
     def local(
@@ -69,32 +66,16 @@ class SharedState:
             StoreAiSeats(store),
             StoreCallOwnership(store),
             shared=True,
-            heartbeat_s=store.lease_s / 3,
         )
 
     async def start(self) -> None:
-        """Register this worker and keep its heartbeat going."""
+        """Register this worker (a shared store's heartbeat then keeps it alive)."""
         await self.ownership.heartbeat()
-        if self.shared and self._beating is None:
-            self._beating = asyncio.create_task(self._beat(), name="worker-heartbeat")
 
     async def stop(self) -> None:
-        """Stop the heartbeat; finish the state updates under way."""
-        if self._beating is not None:
-            self._beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beating
-            self._beating = None
-        if self._tasks:
+        """Finish the state updates under way."""
+        while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_s)
-            try:
-                await self.ownership.heartbeat()
-            except Exception as exc:
-                log.warning("worker heartbeat not written (%s); trying again", exc)
 
     async def admit(
         self, config: Config, call_id: str, line: str, *, ai: bool, fallback: AiCapacity
@@ -111,10 +92,18 @@ class SharedState:
             await self.ownership.claim(call_id, line)
             if not ai:
                 return True
+            if fallback.exhausted:  # ari-app simulate --ai-at-capacity
+                return False
             return await self.seats.try_acquire(call_id, line, **limits)
         except Exception as exc:
             log.warning("call %s: shared store unreachable (%s); seats counted here", call_id, exc)
             return not ai or fallback.try_acquire(call_id, line, **limits)
+
+    def forget(self, call_id: str) -> None:
+        """The call's task is over: its seat and ownership go (in case no event said so)."""
+        if self.shared:
+            self._spawn(lambda: self.seats.release(call_id))
+            self._spawn(lambda: self.ownership.release(call_id))
 
     def on_event(self, event: CallEvent) -> None:
         """A call event listener: busy agents, idle times, seats and ownership follow calls."""

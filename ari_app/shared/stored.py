@@ -18,20 +18,12 @@ from ari_app.routing.ring import RingHistory
 from ari_app.shared.protocols import OwnedCall
 from ari_app.store.db import Conn
 from ari_app.store.store import Store
+from ari_app.store.workers import beat
 
 SEAT_LOCK = 0x4A71_5EA7
 """PostgreSQL advisory lock held while a seat is counted and taken (one at a time)."""
 LIVE = "SELECT id FROM workers WHERE heartbeat_at >= ?"
 """Workers alive now (one parameter: now - lease)."""
-
-
-def beat(conn: Conn, worker_id: str, now: float) -> None:
-    """Register ``worker_id`` or renew its heartbeat."""
-    conn.execute(
-        "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-        (worker_id, now, now),
-    )
 
 
 class _OnStore:

@@ -1,4 +1,5 @@
-"""Durable call records in SQLite: one writer task, a read-only reader, numbered migrations.
+"""Durable call records in SQLite (one box) or PostgreSQL (a pool of workers, ``store.url``):
+one writer task, a reader, numbered migrations shared by both.
 
 Typical use by a call session::
 

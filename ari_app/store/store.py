@@ -19,6 +19,7 @@ from ari_app.store.db import Database
 from ari_app.store.reader import StoreReader
 from ari_app.store.target import as_database, database_for
 from ari_app.store.voicemails import VoicemailStore
+from ari_app.store.workers import Heartbeat
 from ari_app.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class Store:
         """How long a voicemail job's claim holds without being renewed."""
         self.interrupted: list[str] = []
         """Ids of the calls marked interrupted when this store was opened."""
+        self.heartbeat = Heartbeat(self.writer, self.worker_id, lease_s / 3)
+        """This worker's heartbeat in a shared store (started by :meth:`open`)."""
 
     @classmethod
     def from_settings(cls, settings: StoreSettings, **kwargs: float | int) -> Store:
@@ -83,7 +86,9 @@ class Store:
         """Open, migrate and recover."""
         await self.writer.start()
         try:
-            if not self.shared:
+            if self.shared:
+                await self.heartbeat.start()
+            else:
                 self.interrupted = await self.calls.mark_interrupted()
             await self.reader.run(self.reader.open)
         except BaseException:
@@ -93,6 +98,7 @@ class Store:
 
     async def close(self) -> None:
         """Commit what is queued and close both connections."""
+        await self.heartbeat.stop()
         try:
             await self.writer.close()
         finally:

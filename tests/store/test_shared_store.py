@@ -157,6 +157,7 @@ async def test_the_ai_capacity_is_counted_across_workers(workers: Workers) -> No
     assert await sa.in_use() == 2
     assert await sb.in_use("main") == 2
     # a dies holding c1: once its heartbeat is older than the lease, its seat is free
+    await a.heartbeat.stop()
     await asyncio.sleep(0.6)
     assert await sb.in_use() == 1  # b's own seat counts; a's no longer
     assert await sb.try_acquire("c3", "main", **limits)
@@ -187,10 +188,8 @@ async def test_a_survivor_lists_and_adopts_a_dead_workers_calls(workers: Workers
     assert not await ob.claim("call-1", "main")  # a lives: it keeps its call
     assert await ob.owner("call-1") == "a"
     assert not await ob.adopt("call-1")
-    await asyncio.sleep(0.2)
-    await ob.heartbeat()
-    await oc.heartbeat()
-    await asyncio.sleep(0.2)  # a stopped beating 0.4 s ago; b and c beat 0.2 s ago
+    await a.heartbeat.stop()  # a dies; b and c beat every 0.1 s
+    await asyncio.sleep(0.4)
     assert await ob.dead_workers() == ["a"]
     calls = await ob.calls_of("a")
     assert [x.call_id for x in calls] == ["call-1", "call-2"]
