@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import importlib.util
 import os
 import signal
@@ -18,9 +19,11 @@ import pytest
 from aiohttp import web
 
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
-from ari_app.store import Store
+from ari_app.store import Store, VoicemailRecord
 from ari_app.store.db import Database
+from ari_app.testing.pg_cluster import PgCluster
 from ari_app.voicemail import EngineTranscriber, RecordingSource, VoicemailSaver
+from tests.store.conftest import pg_database
 
 ARI_USER = "ari_app"
 ARI_PASSWORD = "test-secret"
@@ -258,3 +261,46 @@ async def test_a_recording_asterisk_never_had_is_failed_clearly(
         job = await saver.accept("ghost", call_id=None, line="main", caller=None)
     assert job.state == "failed"
     assert "not on Asterisk and was never saved" in (job.error or "")
+
+
+async def test_a_dead_workers_voicemail_is_finished_by_another_worker(
+    pg_cluster: PgCluster,
+    tmp_path: Path,
+    fake_recordings: FakeRecordings,
+    source: RecordingSource,
+) -> None:
+    """Two workers on one PostgreSQL store: the one saving a voicemail dies after storing
+    the audio (its claim is never given back); once the claim's lease runs out the other
+    finishes the job: saved once, Asterisk's copy deleted once."""
+    db = pg_database(pg_cluster)
+    fake_recordings.files["voicemail-c1-1"] = VOICE
+    a = Store(db, worker_id="a", voicemail_lease_s=0.5)
+    b = Store(db, worker_id="b", voicemail_lease_s=0.5)
+    await a.open()
+    await b.open()
+    stored = asyncio.Event()
+
+    async def die_after_storing(step: str, job: VoicemailRecord) -> None:
+        if step == "stored":
+            stored.set()
+            await asyncio.Event().wait()  # hangs here until the worker is gone
+
+    doomed = VoicemailSaver(a, source, tmp_path / "vm", None, checkpoint=die_after_storing)
+    dying = asyncio.create_task(
+        doomed.accept("voicemail-c1-1", call_id=None, line="main", caller="+1555")
+    )
+    await stored.wait()
+    await a.close()  # the worker is gone: its claim stays in the store
+    dying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await dying
+    survivor = VoicemailSaver(b, source, tmp_path / "vm", None)
+    assert await survivor.resume() == []  # a's claim has not run out yet
+    await asyncio.sleep(0.6)
+    [job] = await survivor.resume()
+    await b.close()
+    assert job.state == "done"
+    assert job.path is not None
+    assert await asyncio.to_thread(Path(job.path).exists)
+    assert fake_recordings.files == {}
+    assert fake_recordings.requests.count(("DELETE", "voicemail-c1-1")) == 1
