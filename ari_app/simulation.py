@@ -137,6 +137,8 @@ class Simulation:
         self.password = secrets.token_urlsafe(12)
         self.fake: FakeAsterisk | None = None
         self.runtime: Runtime | None = None
+        self.holder: ConfigHolder | None = None
+        """The configuration the runtime runs with (set on entering)."""
         self.caller_voice = EspeakSynthesizer(CALLER_VOICE, cache_dir / "tts")
         self._results: dict[str, CallResult] = {}
         self._signal = asyncio.Event()
@@ -150,25 +152,8 @@ class Simulation:
             recordings_dir=self.cache_dir / "fake-recordings",
         )
         await self.fake.start()
-        ari_update: dict[str, object] = {"url": self.fake.url.rstrip("/"), "mode": self.ari_mode}
-        if self.ari_mode == "outbound":
-            ari_update["outbound"] = app.ari.outbound.model_copy(update={"port": 0})
-        updates: dict[str, object] = {"ari": app.ari.model_copy(update=ari_update)}
-        store = app.store
-        if self.store_path is not None:
-            store = store.model_copy(update={"path": str(self.store_path)})
-        if self.voicemail_dir is not None:
-            store = store.model_copy(update={"voicemail_dir": str(self.voicemail_dir)})
-        updates["store"] = store
-        # Simulated callers speak synthesised wideband audio, as an HD-voice softphone would.
-        updates["speech"] = app.speech.model_copy(update={"caller_band": "wide"})
-        if not self.notify:
-            updates["notifications"] = app.notifications.model_copy(update={"enabled": False})
-        if self.media_transport is not None:
-            media = {"transport": self.media_transport}
-            media["format"] = DEFAULT_FORMAT.get(self.media_transport, app.media.format)
-            updates["media"] = app.media.model_copy(update=media)
-        holder.current = holder.current.model_copy(update={"app": app.model_copy(update=updates)})
+        self.configure(holder, self.fake.url)
+        self.holder = holder
         try:
             self.runtime = await start_runtime(
                 holder,
@@ -196,6 +181,30 @@ class Simulation:
             await self.fake.stop()
             raise
         return self
+
+    def configure(self, holder: ConfigHolder, fake_url: str) -> None:
+        """Point ``holder``'s configuration at the fake Asterisk at ``fake_url`` and apply the
+        simulation's settings (store paths, media transport, wideband callers, no mail)."""
+        app = holder.current.app
+        ari_update: dict[str, object] = {"url": fake_url.rstrip("/"), "mode": self.ari_mode}
+        if self.ari_mode == "outbound":
+            ari_update["outbound"] = app.ari.outbound.model_copy(update={"port": 0})
+        updates: dict[str, object] = {"ari": app.ari.model_copy(update=ari_update)}
+        store = app.store
+        if self.store_path is not None:
+            store = store.model_copy(update={"path": str(self.store_path)})
+        if self.voicemail_dir is not None:
+            store = store.model_copy(update={"voicemail_dir": str(self.voicemail_dir)})
+        updates["store"] = store
+        # Simulated callers speak synthesised wideband audio, as an HD-voice softphone would.
+        updates["speech"] = app.speech.model_copy(update={"caller_band": "wide"})
+        if not self.notify:
+            updates["notifications"] = app.notifications.model_copy(update={"enabled": False})
+        if self.media_transport is not None:
+            media = {"transport": self.media_transport}
+            media["format"] = DEFAULT_FORMAT.get(self.media_transport, app.media.format)
+            updates["media"] = app.media.model_copy(update=media)
+        holder.current = holder.current.model_copy(update={"app": app.model_copy(update=updates)})
 
     async def __aexit__(
         self,
@@ -263,8 +272,8 @@ class Simulation:
     async def place(self, line: str, caller_number: str = "+16175550100") -> FakeCall:
         """Place an inbound call into ``Stasis(app, line)``."""
         assert self.fake is not None
-        assert self.runtime is not None
-        config = self.runtime.supervisor.holder.current
+        assert self.holder is not None
+        config = self.holder.current
         did = config.lines[line].did or "100"
         return await self.fake.place_call(
             did=did, caller_number=caller_number, app=config.app.ari.app, args=[line]

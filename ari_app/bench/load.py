@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from ari_app.bench.app_process import RemoteSimulation
 from ari_app.bench.probes import (
     QUIET_RUN_FRAMES,
     PacingProbe,
@@ -42,6 +43,8 @@ from ari_app.simulation import Simulation
 from ari_app.testing.fake_asterisk import FakeCall
 from ari_app.testing.model import RATE
 from ari_app.testing.scripted_caller import ScriptedCaller
+from ari_app.tts.base import VoiceSettings
+from ari_app.tts.piper import PiperSynthesizer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -114,6 +117,9 @@ class Bench:
         self.recording = False
         self.stages: dict[str, str] = {}
         """What each call's caller is doing (named in failures)."""
+        self.caller_voice = PiperSynthesizer(
+            VoiceSettings(voice="piper", rate_wpm=170, sample_rate=RATE), sim.cache_dir / "tts"
+        )
 
     def on_event(self, event: CallEvent) -> None:
         """Collect latencies from call events (a Simulation listener)."""
@@ -128,14 +134,16 @@ class Bench:
         elif isinstance(event, AgentSaid) and event.latency_ms is not None:
             self.figures.turn_ms.append(event.latency_ms)
             self.figures.turns_heard += 1
-            if event.action != "answer":
+            if event.action not in ("answer", "goodbye"):  # "no thanks" gets a goodbye
                 self.figures.misheard += 1
         elif isinstance(event, CallerSaid):
             self.figures.heard_texts.append(event.text)
 
     async def speak(self, text: str) -> bytes:
-        """The caller's voice for ``text`` (cached on disk after the first time)."""
-        return await self.sim.caller_voice.synthesize(text)
+        """The caller's voice for ``text`` (cached on disk after the first time): the Piper
+        voice, which the recogniser hears as a caller would be heard (espeak-ng's voice is
+        misheard about a third of the time, which measures espeak, not the application)."""
+        return await self.caller_voice.synthesize(text)
 
     async def one_call(self, questions: list[str], *, barge: bool) -> str:
         """Play one call; returns its outcome. A handoff to a person ends it (caller hangs up)."""
@@ -390,6 +398,7 @@ def summarise(
         },
         "barge_in_stop_ms": {
             "p50": rounded(percentile(f.barge_stop_ms, 50)),
+            "p95": rounded(percentile(f.barge_stop_ms, 95)),
             "max": max(f.barge_stop_ms) if f.barge_stop_ms else None,
             "n": len(f.barge_stop_ms),
             "missed": f.barge_missed,
@@ -404,20 +413,27 @@ def summarise(
 
 
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the benchmark described by ``args``; returns the report."""
+    """Run the benchmark described by ``args``; returns the report.
+
+    The application runs in a process of its own (:class:`RemoteSimulation`), as beside a
+    real Asterisk, unless ``args.in_process``: then it shares this process's event loop with
+    the fake Asterisk and the callers, and is measured waiting for their work too.
+    """
     with tempfile.TemporaryDirectory(prefix="ari-bench-") as tmp:
         work = Path(tmp)
         config, end_silence = prepare_config(args, work)
         holder: list[Bench] = []
-        sim = Simulation(
+        kind = Simulation if getattr(args, "in_process", False) else RemoteSimulation
+        sim = kind(
             config,
             cache_dir=args.cache_dir,
             store_path=work / "bench.sqlite3",
             voicemail_dir=work / "voicemail",
             listeners=[lambda event: holder[0].on_event(event) if holder else None],
         )
+        sim.moment = MOMENT
         async with sim:
-            sim.moment = MOMENT
+            app = sim.app if isinstance(sim, RemoteSimulation) else None
             bench = Bench(sim, end_silence, args.seed)
             holder.append(bench)
             await bench.warm_up()
@@ -425,18 +441,30 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             bench.recording = True
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu0 = usage.ru_utime + usage.ru_stime
+            app_cpu0 = (await app.usage()).cpu_s if app is not None else 0.0
             wall0 = loop.time()
             until = wall0 + args.duration
+            spurt = min(args.duration, 60.0)
             async with asyncio.TaskGroup() as group:
                 for number in range(args.calls):
                     group.create_task(bench.caller(number + 1, until))
-                long_drift = group.create_task(long_spurt_drift(min(args.duration, 60.0)))
+                long_drift = group.create_task(
+                    app.drift(spurt) if app is not None else long_spurt_drift(spurt)
+                )
             wall = loop.time() - wall0
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu = usage.ru_utime + usage.ru_stime - cpu0
             bench.recording = False
             bench.probe.finish()
-            report = summarise(bench, args, wall, cpu)
+            if app is not None:
+                app_usage = await app.usage()
+                report = summarise(bench, args, wall, app_usage.cpu_s - app_cpu0)
+                report["peak_rss_mib"] = app_usage.peak_rss_mib
+                report["application"] = "own process"
+                report["load_generator_cpu_percent_of_one_core"] = round(100 * cpu / wall, 1)
+            else:
+                report = summarise(bench, args, wall, cpu)
+                report["application"] = "in the load generator's process"
             drift = long_drift.result()
             report["long_spurt_drift_ms"] = {
                 "seconds": round(len(drift) * 0.02, 1),

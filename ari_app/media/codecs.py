@@ -9,7 +9,7 @@ host byte order (little-endian on x86 and ARM); ``ulaw`` is G.711 mu-law at 8000
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -121,22 +121,64 @@ def decode(payload: bytes, fmt: WireFormat, pcm_rate: int, *, big_endian: bool =
     return resample(pcm, fmt.sample_rate, pcm_rate)
 
 
+_HALF_BAND_TAPS: Final = 63
+"""Length of the low-pass filter of a factor-of-two stream resampler (2 ms of delay at
+16 kHz)."""
+
+
+def _half_band_filter(taps: int = _HALF_BAND_TAPS) -> npt.NDArray[np.float64]:
+    """A windowed-sinc low-pass at 0.45 of the lower rate's band, unity gain (high rate)."""
+    n = np.arange(taps) - (taps - 1) / 2
+    cutoff = 0.45 * 0.5  # cycles per sample of the higher rate: 3.6 kHz at 16 kHz
+    h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.blackman(taps)
+    filt: npt.NDArray[np.float64] = h / h.sum()
+    return filt
+
+
 class StreamResampler:
-    """Resamples a stream of 16-bit PCM chunks without clicks at chunk edges (soxr stream)."""
+    """Resamples a stream of 16-bit PCM chunks without clicks at chunk edges.
+
+    Telephone rates differ by a factor of two (8 kHz wire, 16 kHz speech engines): those
+    go through a 63-tap FIR low-pass with its history carried from chunk to chunk, so
+    every 20 ms in gives 20 ms out at once, about 2 ms late. (soxr's streaming resampler
+    gives its output in blocks of about 100 ms, which delayed every caller's words, and
+    so the end of their turn and their barge-in, by up to that much.) Other ratios use
+    soxr's stream.
+    """
 
     def __init__(self, from_rate: int, to_rate: int) -> None:
         self.from_rate = from_rate
         self.to_rate = to_rate
-        self._stream = (
-            None
-            if from_rate == to_rate
-            else soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality="HQ")
-        )
+        self._stream: Any = None
+        self._filter: npt.NDArray[np.float64] | None = None
+        self._history = np.zeros(0)
+        self._phase = 0
+        if from_rate == to_rate:
+            return
+        if to_rate in (2 * from_rate, from_rate // 2) and from_rate % 2 == 0:
+            self._filter = _half_band_filter()
+            self._history = np.zeros(len(self._filter) - 1)
+        else:
+            self._stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality="HQ")
 
     def process(self, pcm: bytes) -> bytes:
-        """Resample the next chunk; output length varies slightly (filter delay)."""
-        if self._stream is None or not pcm:
+        """Resample the next chunk (a 2x or x/2 change: exactly twice or half as many samples,
+        give or take one for an odd chunk)."""
+        if self.from_rate == self.to_rate or not pcm:
             return pcm
-        samples = np.frombuffer(pcm, dtype="<i2")
-        out = self._stream.resample_chunk(samples)
-        return np.asarray(out, dtype="<i2").tobytes()
+        samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
+        if self._filter is None:
+            out = self._stream.resample_chunk(samples)
+            return np.asarray(out, dtype="<i2").tobytes()
+        x = samples.astype(np.float64)
+        if self.to_rate > self.from_rate:
+            stuffed = np.zeros(2 * len(x))
+            stuffed[0::2] = 2.0 * x
+            x = stuffed
+        padded = np.concatenate([self._history, x])
+        self._history = padded[len(padded) - len(self._history) :]
+        y = np.convolve(padded, self._filter, mode="valid")
+        if self.to_rate < self.from_rate:
+            y = y[self._phase :: 2]
+            self._phase = (self._phase + len(x)) % 2
+        return np.clip(np.rint(y), -32768, 32767).astype("<i2").tobytes()

@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 MAX_INBOUND_BYTES = RATE * 2 * 2
 """At most two seconds of RTP audio wait in a channel's jitter buffer."""
+SOFTMIX_BACKLOG_BYTES = 4 * FRAME_BYTES
+"""Audio a channel may have waiting for the bridge's mixer: with more than four mixing
+intervals (80 ms) queued, bridge_softmix.c flushes the channel's buffer before adding the
+new frame ("Re-sync the audio"), so a burst of RTP never delays what the caller hears."""
 XOFF_BYTES = RATE * 2 * 10
 XON_BYTES = RATE * 2 * 5
 LAST_STATIC_PT = 34
@@ -109,6 +113,8 @@ class RtpLeg:
         if fmt.sample_rate != self.fmt.sample_rate:
             pcm = resample(pcm, fmt.sample_rate, self.fmt.sample_rate)
         inbound = self.channel.inbound
+        if len(inbound) > SOFTMIX_BACKLOG_BYTES:
+            inbound.clear()
         inbound.extend(self._from_wire.process(pcm))
         if len(inbound) > MAX_INBOUND_BYTES:
             del inbound[: len(inbound) - MAX_INBOUND_BYTES]

@@ -26,10 +26,13 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.errors import AriHttpError, Conflict, UnprocessableEntity
 from ari_app.ari.events import StasisEnd, StasisStart
 from ari_app.ari.listener import EventListener
+from ari_app.media.codecs import ULAW, ulaw_encode
+from ari_app.media.rtp import RtpPacket
 from ari_app.testing.dialplan import lab_dialplan, parse_extensions
 from ari_app.testing.event_log import EventLog, listening
 from ari_app.testing.fake_asterisk import FakeAsterisk
-from ari_app.testing.model import Behaviour
+from ari_app.testing.media import RtpLeg
+from ari_app.testing.model import FRAME_BYTES, Behaviour, ChannelKind, FakeChannel
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "ari-app"
@@ -203,3 +206,22 @@ async def test_external_media_is_down_and_outside_stasis_until_after_the_respons
         ("ChannelDestroyed", None),
     ]
     await call.hangup()
+
+
+def test_rtp_sent_in_a_burst_is_flushed_by_the_bridge_mixer_like_softmix() -> None:
+    """bridge_softmix.c: with more than four mixing intervals of a channel's audio queued,
+    the queue is flushed before the next frame is added ("Re-sync the audio")."""
+    channel = FakeChannel(
+        id="media", name="UnicastRTP/127.0.0.1:5000-1", kind=ChannelKind.UNICAST_RTP
+    )
+    leg = RtpLeg(channel, ULAW, ("127.0.0.1", 5000))
+    frame = ulaw_encode(bytes(320))
+    for n in range(50):  # a second of audio at once
+        leg.on_datagram(RtpPacket(0, n, n * 160, 1, frame).encode())
+    assert leg.received == 50
+    assert len(channel.inbound) <= 5 * FRAME_BYTES  # not a second of delay
+    channel.inbound.clear()
+    for n in range(4):  # paced: each frame consumed before the next arrives
+        leg.on_datagram(RtpPacket(0, 50 + n, (50 + n) * 160, 1, frame).encode())
+        assert len(channel.inbound) == FRAME_BYTES
+        channel.take_frame()

@@ -61,3 +61,48 @@ def test_wire_formats() -> None:
     assert codecs.wire_format("slin16") is codecs.SLIN16
     with pytest.raises(ValueError, match="known"):
         codecs.wire_format("opus")
+
+
+def _tone(hz: float, rate: int, seconds: float = 1.0) -> bytes:
+    t = np.arange(int(rate * seconds)) / rate
+    return (np.sin(2 * np.pi * hz * t) * 10000).astype("<i2").tobytes()
+
+
+def _rms(pcm: bytes) -> float:
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(samples * samples)))
+
+
+@pytest.mark.parametrize(("from_rate", "to_rate"), [(8000, 16000), (16000, 8000)])
+def test_stream_resampler_gives_each_frame_back_at_once(from_rate: int, to_rate: int) -> None:
+    resampler = codecs.StreamResampler(from_rate, to_rate)
+    frame = from_rate // 50 * 2
+    pcm = _tone(440, from_rate)
+    sizes = [len(resampler.process(pcm[at : at + frame])) for at in range(0, len(pcm), frame)]
+    assert sizes == [to_rate // 50 * 2] * 50  # no block of ~100 ms held back (soxr's stream)
+
+
+def test_stream_resampler_keeps_speech_band_and_drops_what_would_alias() -> None:
+    def through(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
+        resampler = codecs.StreamResampler(from_rate, to_rate)
+        frame = from_rate // 50 * 2
+        return b"".join(resampler.process(pcm[at : at + frame]) for at in range(0, len(pcm), frame))
+
+    for hz in (300, 1000, 3000):
+        down = through(_tone(hz, 16000), 16000, 8000)
+        assert _rms(down[400:]) == pytest.approx(7071, rel=0.03)
+        up = through(_tone(hz, 8000), 8000, 16000)
+        assert _rms(up[800:]) == pytest.approx(7071, rel=0.03)
+        spectrum = np.abs(np.fft.rfft(np.frombuffer(up[800:], dtype="<i2")))
+        freqs = np.fft.rfftfreq(len(up[800:]) // 2, 1 / 16000)
+        assert abs(freqs[int(spectrum.argmax())] - hz) < 5
+        assert spectrum[freqs > 4200].max() < 0.01 * spectrum.max()  # no image above 4 kHz
+    assert _rms(through(_tone(5000, 16000), 16000, 8000)[400:]) < 100  # filtered, not folded
+
+
+def test_stream_resampler_has_no_seams_between_chunks() -> None:
+    pcm = _tone(1000, 8000)
+    whole = codecs.StreamResampler(8000, 16000).process(pcm)
+    resampler = codecs.StreamResampler(8000, 16000)
+    chunked = b"".join(resampler.process(pcm[at : at + 222]) for at in range(0, len(pcm), 222))
+    assert chunked == whole

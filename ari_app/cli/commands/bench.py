@@ -48,6 +48,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the application in this process, sharing its event loop with the fake "
+        "Asterisk and the callers (default: a process of its own, as beside Asterisk)",
+    )
+    parser.add_argument(
         "--soak",
         type=int,
         default=None,
@@ -79,15 +85,20 @@ def print_report(report: dict[str, Any]) -> None:
         f"p95 {_fmt(p['p95'])} ms",
         f"  greeting latency (answer -> first frame): p50 {_fmt(g['p50'])} ms, "
         f"p95 {_fmt(g['p95'])} ms (n={g['n']})",
-        f"  outbound pacing drift: p95 {_fmt(d['p95'])} ms, max {_fmt(d['max'])} ms, at spurt end "
+        f"  outbound pacing drift, as the fake received it: p95 {_fmt(d['p95'])} ms, "
+        f"max {_fmt(d['max'])} ms, at spurt end "
         f"max {_fmt(d['spurt_end_max'])} ms ({d['spurts']} spurts, longest "
         f"{_fmt(d['longest_spurt_s'])} s)",
         f"  barge-in stop (caller onset -> our last frame): p50 {_fmt(b['p50'])} ms, "
-        f"max {_fmt(b['max'])} ms (n={b['n']}, missed {b['missed']})",
-        f"  CPU {_fmt(report['cpu_percent_of_one_core'])} % of one core, peak RSS "
+        f"p95 {_fmt(b.get('p95'))} ms, max {_fmt(b['max'])} ms (n={b['n']}, missed {b['missed']})",
+        f"  application ({report.get('application', '-')}): "
+        f"CPU {_fmt(report['cpu_percent_of_one_core'])} % of one core, peak RSS "
         f"{_fmt(report['peak_rss_mib'])} MiB, load average {report['load_average_1min_at_end']}",
         f"  calls completed {report['calls_completed']}, failed {report['calls_failed']}",
     ]
+    generator = report.get("load_generator_cpu_percent_of_one_core")
+    if generator is not None:
+        lines.insert(-1, f"  load generator (fake Asterisk and callers): CPU {generator:g} %")
     long = report.get("long_spurt_drift_ms")
     if long:
         lines.insert(

@@ -1,0 +1,271 @@
+"""The application under test in a process of its own, as it runs beside a real Asterisk.
+
+In the benchmark the fake Asterisk and its twenty callers (mixing, resampling, pacing and
+synthesising every caller's audio in Python) are the load generator; Asterisk does that
+work in C in its own process. Sharing one event loop with them, the application would be
+measured waiting for the generator's work. :class:`RemoteSimulation` keeps the fake and the
+callers here and starts the runtime in a child process (``python -m
+ari_app.bench.app_process``), which sends every call event back as one JSON line.
+
+The child's protocol, one line each way:
+
+- in: the parameters as JSON; then commands ``drift <seconds>`` (a paced talk spurt on the
+  child's loop, its drift per frame) and ``usage`` (CPU seconds and peak RSS); end of input
+  stops the runtime and the child.
+- out: ``READY``; ``E <json>`` per call event; ``DRIFT <json list>``; ``USAGE <json>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import resource
+import sys
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from ari_app.app import start_runtime
+from ari_app.bench.probes import long_spurt_drift
+from ari_app.call import events as call_events
+from ari_app.call.events import CallEvent
+from ari_app.config import ConfigHolder
+from ari_app.simulation import Simulation
+from ari_app.testing import FakeAsterisk
+
+log = logging.getLogger(__name__)
+
+def event_kinds() -> dict[str, type[CallEvent]]:
+    """Every kind of call event by its type name (the classes :mod:`ari_app.call.events`
+    exports; ``__subclasses__`` also lists the pre-``slots`` copies dataclasses leave)."""
+    return {
+        str(value.type): value
+        for value in vars(call_events).values()
+        if isinstance(value, type) and issubclass(value, CallEvent) and value is not CallEvent
+    }
+
+
+def event_line(event: CallEvent) -> str:
+    """``event`` as one line of JSON (its kind under ``type``)."""
+    return json.dumps({"type": str(event.type), **dataclasses.asdict(event)})
+
+
+def event_from_line(line: str) -> CallEvent:
+    """The call event written by :func:`event_line`."""
+    data = json.loads(line)
+    kind = event_kinds()[data.pop("type")]
+    return kind(**data)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Usage:
+    """The application process's CPU time so far and its peak resident memory."""
+
+    cpu_s: float
+    peak_rss_mib: float
+
+
+class AppProcess:
+    """The runtime in a child process; its call events reach ``on_event``."""
+
+    def __init__(self, on_event: Any, stderr_path: Path) -> None:
+        self._on_event = on_event
+        self._stderr_path = stderr_path
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._replies: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    async def start(self, params: dict[str, Any], within: float = 180.0) -> None:
+        """Start the child with ``params`` and wait until its runtime is connected."""
+        stderr = self._stderr_path.open("ab")
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "ari_app.bench.app_process",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+                limit=2**22,
+            )
+        finally:
+            stderr.close()
+        assert self._proc.stdin is not None
+        self._proc.stdin.write((json.dumps(params) + "\n").encode())
+        await self._proc.stdin.drain()
+        self._reader = asyncio.create_task(self._read())
+        async with asyncio.timeout(within):
+            waiter = asyncio.create_task(self._ready.wait())
+            done, _ = await asyncio.wait({waiter, self._reader}, return_when="FIRST_COMPLETED")
+            if waiter not in done:
+                waiter.cancel()
+                raise RuntimeError(f"the application process stopped; see {self._stderr_path}")
+
+    async def _read(self) -> None:
+        assert self._proc is not None
+        assert self._proc.stdout is not None
+        while line := (await self._proc.stdout.readline()).decode():
+            head, _, body = line.rstrip("\n").partition(" ")
+            if head == "E":
+                self._on_event(event_from_line(body))
+            elif head == "READY":
+                self._ready.set()
+            elif head in ("DRIFT", "USAGE"):
+                self._replies.put_nowait((head, json.loads(body)))
+
+    async def _ask(self, command: str, within: float) -> Any:
+        assert self._proc is not None
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(f"{command}\n".encode())
+        await self._proc.stdin.drain()
+        async with asyncio.timeout(within):
+            _, reply = await self._replies.get()
+        return reply
+
+    async def usage(self) -> Usage:
+        """The child's CPU seconds so far and peak RSS."""
+        data = await self._ask("usage", 30)
+        return Usage(float(data["cpu_s"]), float(data["peak_rss_mib"]))
+
+    async def drift(self, seconds: float) -> list[float]:
+        """Drift in ms of each frame of a ``seconds`` long paced spurt on the child's loop."""
+        return [float(d) for d in await self._ask(f"drift {seconds}", seconds + 60)]
+
+    async def stop(self, within: float = 60.0) -> None:
+        """Close the child's input (it drains its calls and exits) and wait for it."""
+        if self._proc is None:
+            return
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        try:
+            async with asyncio.timeout(within):
+                await self._proc.wait()
+        except TimeoutError:
+            self._proc.kill()
+            await self._proc.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
+class RemoteSimulation(Simulation):
+    """A :class:`Simulation` whose runtime runs in a child process (inbound ARI only)."""
+
+    app: AppProcess | None = None
+
+    async def __aenter__(self) -> Self:
+        holder = ConfigHolder(self.config_dir)
+        app = holder.current.app
+        self.fake = FakeAsterisk(
+            username=app.ari.username,
+            password=self.password,
+            recordings_dir=self.cache_dir / "fake-recordings",
+        )
+        await self.fake.start()
+        self.configure(holder, self.fake.url)
+        self.holder = holder
+        listeners = [self._on_event, *self.listeners]
+        self.app = AppProcess(
+            lambda event: [listener(event) for listener in listeners],
+            self.cache_dir / "app-process.log",
+        )
+        params = {
+            "config_dir": str(self.config_dir),
+            "cache_dir": str(self.cache_dir),
+            "fake_url": self.fake.url,
+            "password": self.password,
+            "store_path": str(self.store_path) if self.store_path else None,
+            "voicemail_dir": str(self.voicemail_dir) if self.voicemail_dir else None,
+            "media_transport": self.media_transport,
+            "moment": self.moment.isoformat() if self.moment else None,
+        }
+        try:
+            await self.app.start(params)
+        except BaseException:
+            await self.app.stop(within=10)
+            await self.fake.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.app is not None:
+            await self.app.stop()
+        if self.fake is not None:
+            await self.fake.stop()
+
+
+async def _child() -> None:
+    """The child: run the runtime, report events, answer commands until input ends."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**20)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    params = json.loads(await reader.readline())
+    out = sys.stdout
+
+    def send(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    sim = Simulation(
+        Path(params["config_dir"]),
+        cache_dir=Path(params["cache_dir"]),
+        store_path=Path(params["store_path"]) if params["store_path"] else None,
+        voicemail_dir=Path(params["voicemail_dir"]) if params["voicemail_dir"] else None,
+        media_transport=params["media_transport"],
+    )
+    holder = ConfigHolder(sim.config_dir)
+    sim.configure(holder, params["fake_url"])
+    moment = datetime.fromisoformat(params["moment"]) if params["moment"] else None
+    runtime = await start_runtime(
+        holder,
+        params["password"],
+        cache_dir=sim.cache_dir,
+        now=(lambda: moment) if moment else (lambda: datetime.now().astimezone()),
+        listeners=[lambda event: send("E " + event_line(event))],
+    )
+    listener = runtime.listener
+    await asyncio.wait_for(listener.connected.wait(), 30)
+    send("READY")
+    drifts: set[asyncio.Task[None]] = set()
+
+    async def drift(seconds: float) -> None:
+        send("DRIFT " + json.dumps(await long_spurt_drift(seconds)))
+
+    try:
+        while line := (await reader.readline()).decode().strip():
+            command, _, arg = line.partition(" ")
+            if command == "drift":
+                task = loop.create_task(drift(float(arg)))
+                drifts.add(task)
+                task.add_done_callback(drifts.discard)
+            elif command == "usage":
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                send(
+                    "USAGE "
+                    + json.dumps(
+                        {
+                            "cpu_s": usage.ru_utime + usage.ru_stime,
+                            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+                        }
+                    )
+                )
+    finally:
+        for task in drifts:
+            task.cancel()
+        await runtime.stop(drain_s=10)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    asyncio.run(_child())
