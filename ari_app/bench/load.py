@@ -103,6 +103,8 @@ class Figures:
     misheard: int = 0
     turns_heard: int = 0
     heard_texts: list[str] = field(default_factory=list)
+    recognised_ms: list[int] = field(default_factory=list)
+    """End of the caller's speech to the final text, per turn."""
 
 
 class Bench:
@@ -138,6 +140,8 @@ class Bench:
                 self.figures.misheard += 1
         elif isinstance(event, CallerSaid):
             self.figures.heard_texts.append(event.text)
+            if event.recognised_ms is not None:
+                self.figures.recognised_ms.append(event.recognised_ms)
 
     async def speak(self, text: str) -> bytes:
         """The caller's voice for ``text`` (cached on disk after the first time): the Piper
@@ -362,6 +366,7 @@ def summarise(
     f = bench.figures
     probe = bench.probe
     processing = [t - bench.end_silence_ms for t in f.turn_ms]
+    after_window = [t - bench.end_silence_ms for t in f.recognised_ms]
     load1 = Path("/proc/loadavg").read_text(encoding="utf-8").split()[0]
     return {
         "calls": args.calls,
@@ -379,6 +384,11 @@ def summarise(
         "processing_after_window_ms": {
             "p50": rounded(percentile(processing, 50)),
             "p95": rounded(percentile(processing, 95)),
+        },
+        "final_text_after_window_ms": {
+            "p50": rounded(percentile(after_window, 50)),
+            "p95": rounded(percentile(after_window, 95)),
+            "max": max(after_window) if after_window else None,
         },
         "greeting_latency_ms": {
             "p50": rounded(percentile(f.greeting_ms, 50)),

@@ -41,7 +41,12 @@ class ConverseSteps(MessageSteps):
             else:
                 utterance = heard
                 self._last_question = heard.text
-                self._emit(CallerSaid, text=heard.text, confidence=round(heard.confidence, 3))
+                self._emit(
+                    CallerSaid,
+                    text=heard.text,
+                    confidence=round(heard.confidence, 3),
+                    recognised_ms=round((heard.recognised_at - heard.end_of_speech_at) * 1000),
+                )
                 decision = await conversation.hear(heard.text, self.services.now())
             if decision.gap and utterance is not None:
                 self._emit(KnowledgeGap, question=utterance.text)

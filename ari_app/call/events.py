@@ -81,6 +81,9 @@ class CallerSaid(CallEvent):
     type: ClassVar[CallEventType] = CallEventType.CALLER_SAID
     text: str
     confidence: float
+    recognised_ms: int | None = None
+    """From the end of the caller's speech to the final text (the end-of-turn window
+    included)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -75,6 +75,7 @@ def print_report(report: dict[str, Any]) -> None:
         report["greeting_latency_ms"],
     )
     d, b = report["pacing_drift_ms"], report["barge_in_stop_ms"]
+    r = report.get("final_text_after_window_ms", {})
     lines = [
         f"ari-app bench: {report['calls']} concurrent callers, {report['duration_s']:g} s, "
         f"engine {report['engine']}, end-of-turn silence {report['end_silence_ms']} ms",
@@ -83,6 +84,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"({report['turns_not_answered']} not answered as asked)",
         f"  processing after the end-of-speech window: p50 {_fmt(p['p50'])} ms, "
         f"p95 {_fmt(p['p95'])} ms",
+        f"  final text after the end-of-speech window: p50 {_fmt(r.get('p50'))} ms, "
+        f"p95 {_fmt(r.get('p95'))} ms, max {_fmt(r.get('max'))} ms",
         f"  greeting latency (answer -> first frame): p50 {_fmt(g['p50'])} ms, "
         f"p95 {_fmt(g['p95'])} ms (n={g['n']})",
         f"  outbound pacing drift, as the fake received it: p95 {_fmt(d['p95'])} ms, "
