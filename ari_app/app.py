@@ -41,6 +41,7 @@ from ari_app.media import silero_vad
 from ari_app.media.endpointer import EndpointerSettings
 from ari_app.metrics.calls import CallMetrics
 from ari_app.recorder import CallRecorder
+from ari_app.shared.state import SharedState
 from ari_app.store.store import Store
 from ari_app.supervisor import Supervisor
 from ari_app.voicemail.configured import ConfiguredChannels
@@ -155,6 +156,9 @@ class Runtime:
     recordings_ari: AriClient | None = None
     """Outbound mode: HTTP ARI for stored recordings' audio (files are not sent over the
     WebSocket)."""
+    shared: SharedState | None = None
+    """A pool's shared state (``store.url``): its pending updates finish before the store
+    closes."""
 
     async def stop(self, drain_s: float = 30.0) -> None:
         """Drain calls, then close events, the call records, voicemail, store and HTTP."""
@@ -167,6 +171,8 @@ class Runtime:
             await self.recorder.drain(drain_s)
         if self.voicemail is not None:
             await self.voicemail.stop()
+        if self.shared is not None:
+            await self.shared.stop()
         if self.store is not None:
             await self.store.close()
         if self.recordings_ari is not None:
@@ -226,6 +232,10 @@ async def start_runtime(
     # Connect first: callers a crashed predecessor left are cleaned up and put on hold
     # now, not after the models have loaded; new callers meanwhile go to people.
     supervisor = Supervisor(holder, ari, listeners=[*call_listeners, *(listeners or [])])
+    shared = SharedState.for_store(store, capacity=supervisor.capacity)
+    if shared.shared:  # a pool of workers: call ownership, AI seats, routing in the store
+        await shared.start()
+        supervisor.share(shared)
     listener: EventListener | OutboundEvents
     if outbound is not None:  # ari.mode: outbound — Asterisk connects to us
         # Each event and recovery comes with the client of its connection (per call or
@@ -294,7 +304,15 @@ async def start_runtime(
     await supervisor.ready(services)
     background.append(asyncio.create_task(_warm_rest(speech, config), name="tts-warm"))
     return Runtime(
-        supervisor, listener, ari, store, voicemail, background, recorder, recordings_ari
+        supervisor,
+        listener,
+        ari,
+        store,
+        voicemail,
+        background,
+        recorder,
+        recordings_ari,
+        shared if shared.shared else None,
     )
 
 

@@ -119,8 +119,16 @@ class HAProxy:
             await self.process.wait()
 
 
-def worker_config(folder: Path, port: int, index: int) -> Path:
-    """The sample config as one worker of the pool: outbound mode on ``port``."""
+def worker_config(
+    folder: Path,
+    port: int,
+    index: int,
+    store_url: str | None = None,
+    strategy: str | None = None,
+    shared_dir: Path | None = None,
+) -> Path:
+    """The sample config as one worker of the pool: outbound mode on ``port``; with
+    ``store_url`` on the shared PostgreSQL store; ``strategy`` for the front desk team."""
     target = folder / "config"
     shutil.copytree(ROOT / "config", target)
     app: dict[str, Any] = yaml.safe_load((target / "app.yaml").read_text())
@@ -137,8 +145,12 @@ def worker_config(folder: Path, port: int, index: int) -> Path:
     app["speech"].update(asr_engine="pocketsphinx", vad="webrtc", no_input_ms=4000)
     app["store"] = {
         "path": str(folder / "var" / "calls.sqlite3"),
-        "voicemail_dir": str(folder / "var" / "voicemail"),
+        "voicemail_dir": str((shared_dir or folder / "var") / "voicemail"),
     }
+    if store_url is not None:
+        app["store"].update(
+            url=store_url, password_env="ARI_APP_STORE_PASSWORD", worker_id=folder.name
+        )
     app["notifications"] = {**app.get("notifications", {}), "enabled": False}
     (target / "app.yaml").write_text(yaml.safe_dump(app, sort_keys=False))
     lines = yaml.safe_load((target / "lines.yaml").read_text())
@@ -153,6 +165,10 @@ def worker_config(folder: Path, port: int, index: int) -> Path:
     people = yaml.safe_load((target / "people.yaml").read_text())
     for team in people["teams"].values():
         team["attempt_timeout"] = team["overall_timeout"] = RING_S
+    if strategy is not None:
+        front_desk = people["teams"]["front_desk"]
+        front_desk.update(members=list(people["users"]), strategy=strategy)
+        front_desk["overall_timeout"] = RING_S * len(people["users"])
     (target / "people.yaml").write_text(yaml.safe_dump(people, sort_keys=False))
     return target
 
@@ -164,12 +180,28 @@ class Worker:
     name: str
     folder: Path
     port: int
+    store_url: str | None = None
+    store_password: str = ""
+    strategy: str | None = None
+    shared_dir: Path | None = None
     process: asyncio.subprocess.Process | None = None
     config: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.config = worker_config(self.folder, self.port, int(self.name[-1]))
+        self.config = worker_config(
+            self.folder,
+            self.port,
+            int(self.name[-1]),
+            self.store_url,
+            self.strategy,
+            self.shared_dir,
+        )
+
+    @property
+    def url(self) -> str:
+        """This worker's own outbound endpoint (not through the balancer)."""
+        return f"ws://127.0.0.1:{self.port}/"
 
     @property
     def health_file(self) -> Path:
@@ -183,6 +215,7 @@ class Worker:
         """Start ``ari-app run`` (it listens at once, then loads its models)."""
         env = {k: v for k, v in os.environ.items() if k not in ("ARI_PASSWORD",)}
         env["ARI_OUTBOUND_PASSWORD"] = OUT_PASSWORD
+        env["ARI_APP_STORE_PASSWORD"] = self.store_password
         env.pop("ARI_APP_DASHBOARD_TOKEN", None)
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -256,43 +289,69 @@ class Worker:
 class Pool:
     """HAProxy, workers and two fake Asterisks connecting per call through HAProxy."""
 
-    def __init__(self, folder: Path, workers: int = 3, asterisks: int = 2) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        workers: int = 3,
+        asterisks: int = 2,
+        store_url: str | None = None,
+        store_password: str = "",
+        strategy: str | None = None,
+    ) -> None:
         ports = [free_port() for _ in range(workers)]
-        self.workers = [Worker(f"w{i}", folder / f"w{i}", port) for i, port in enumerate(ports, 1)]
-        self.lb = HAProxy(folder, ports)
-        self.fakes = [
-            FakeAsterisk(
-                username="ari_app",
-                password="unused-http-password",
-                recordings_dir=folder / f"ast{i}-recordings",
-                system_name=f"ast{i}",
-                asterisk_id=f"02:42:ac:11:00:0{i}",
-                agents=AGENTS,
+        self.workers = [
+            Worker(
+                f"w{i}",
+                folder / f"w{i}",
+                port,
+                store_url,
+                store_password,
+                strategy,
+                folder / "shared",
             )
-            for i in range(1, asterisks + 1)
+            for i, port in enumerate(ports, 1)
         ]
+        self.lb = HAProxy(folder, ports)
+        self.folder = folder
+        self.fakes = [self.fake(i) for i in range(1, asterisks + 1)]
+
+    def fake(self, index: int) -> FakeAsterisk:
+        """A fake Asterisk (systemname ``ast<index>``), not started."""
+        return FakeAsterisk(
+            username="ari_app",
+            password="unused-http-password",
+            recordings_dir=self.folder / f"ast{index}-recordings",
+            system_name=f"ast{index}",
+            asterisk_id=f"02:42:ac:11:00:{index:02d}",
+            agents=AGENTS,
+        )
+
+    @staticmethod
+    async def connect(fake: FakeAsterisk, uri: str) -> None:
+        """Start ``fake``, connecting per call to ``uri``; its agents answer."""
+        await fake.start()
+        fake.outbound.add(
+            OutboundWebsocket(
+                uri=uri,
+                apps=[APP],
+                connection_type=PER_CALL,
+                username=OUT_USER,
+                password=OUT_PASSWORD,
+                reconnect_attempts=4,
+                reconnect_interval=500,
+                connection_timeout=2000,
+                close_delay=0.5,
+            )
+        )
+        for agent in AGENTS:
+            fake.configure_endpoint(agent, "answer", 0.3)
 
     async def start(self) -> None:
         """Start everything; return once every worker takes calls."""
         await asyncio.gather(*(w.start() for w in self.workers))
         await self.lb.start()
         for fake in self.fakes:
-            await fake.start()
-            fake.outbound.add(
-                OutboundWebsocket(
-                    uri=self.lb.url,
-                    apps=[APP],
-                    connection_type=PER_CALL,
-                    username=OUT_USER,
-                    password=OUT_PASSWORD,
-                    reconnect_attempts=4,
-                    reconnect_interval=500,
-                    connection_timeout=2000,
-                    close_delay=0.5,
-                )
-            )
-            for agent in AGENTS:
-                fake.configure_endpoint(agent, "answer", 0.3)
+            await self.connect(fake, self.lb.url)
         await self.wait(lambda: all(w.ready() for w in self.workers), START_TIMEOUT_S)
 
     async def stop(self) -> None:
