@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -397,3 +398,62 @@ async def test_outbound_events_stand_in_for_the_event_listener(fake: FakeAsteris
     finally:
         await events.stop()
     assert _state(events) == "stopped"
+
+
+@pytest.mark.parametrize("connection_type", [PERSISTENT, "per_call_config"])
+async def test_two_asterisks_on_one_worker_each_call_over_its_own_asterisk(
+    fake: FakeAsterisk, tmp_path: Path, connection_type: str
+) -> None:
+    """Two Asterisks connected to one worker (a load balancer may do that): each call's
+    events come with the client of its own Asterisk's route (by asterisk_id), so answering
+    it reaches the Asterisk that holds it — even when both have a PJSIP/trunk-00000001."""
+    second = FakeAsterisk(
+        recordings_dir=tmp_path / "second", system_name="ast2", asterisk_id="02:42:ac:11:00:02"
+    )
+    await second.start("127.0.0.1", 0)
+    events = OutboundEvents("desk", USER, PASSWORD)
+    clients: dict[str, AriClient] = {}
+
+    async def on_routed(event: AriEvent, client: AriClient) -> None:
+        if isinstance(event, StasisStart):
+            clients[event.channel.id] = client
+            await client.answer(event.channel.id)
+
+    events.link.on_routed = on_routed
+    await events.start()
+    try:
+        for pbx in (fake, second):
+            pbx.outbound.add(
+                OutboundWebsocket(
+                    uri=events.server.url,
+                    apps=["desk"],
+                    connection_type=connection_type,
+                    username=USER,
+                    password=PASSWORD,
+                    reconnect_interval=10,
+                    close_delay=0.05,
+                )
+            )
+        if connection_type == PERSISTENT:
+            await fake.wait_until(lambda: len(events.link.asterisks) == 2)
+        calls = [
+            await fake.place_call("600", app="desk"),
+            await second.place_call("601", app="desk"),
+        ]
+        assert calls[0].channel.name == calls[1].channel.name  # the same name on both
+        for call in calls:
+            await call.wait_state("Up")
+        first, other = (clients[c.channel_id] for c in calls)
+        assert first is not other
+        if connection_type == PERSISTENT:
+            assert set(events.link.asterisks) == {fake.asterisk_id, second.asterisk_id}
+            assert first is events.link.asterisks[fake.asterisk_id].client
+        else:
+            app = f"desk:{calls[0].channel.name}"
+            assert set(events.link.calls) == {(fake.asterisk_id, app), (second.asterisk_id, app)}
+        for call in calls:
+            await call.hangup()
+        await fake.wait_until(lambda: all(c.state == "Gone" for c in calls))
+    finally:
+        await events.stop()
+        await second.stop()
