@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 
 from ari_app.call.capacity import AiCapacity
-from ari_app.routing.plan import Member
-from ari_app.routing.ring import RingHistory
+from ari_app.routing.plan import Member, RingStep
+from ari_app.routing.ring import RingAttempt, RingHistory, ring_attempts
 from ari_app.shared.protocols import OwnedCall
 
 
@@ -25,6 +25,12 @@ class MemoryRoutingState:
 
     async def history(self, team: str, users: Sequence[str]) -> RingHistory:
         return self.ring_history
+
+    async def ring_plan(self, step: RingStep, free: set[str]) -> list[RingAttempt]:
+        attempts = ring_attempts(step, lambda m: m.user in free, self.ring_history)
+        if attempts:
+            self.ring_history.note_attempted(step.target, step.members, attempts[0].members[0])
+        return attempts
 
     async def note_attempted(self, team: str, members: Sequence[Member], first: Member) -> None:
         self.ring_history.note_attempted(team, members, first)

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ari_app.routing.plan import Member
-from ari_app.routing.ring import RingHistory
+from ari_app.routing.plan import Member, RingStep
+from ari_app.routing.ring import RingAttempt, RingHistory
 
 
 class RoutingState(Protocol):
@@ -26,6 +26,12 @@ class RoutingState(Protocol):
 
     async def history(self, team: str, users: Sequence[str]) -> RingHistory:
         """``team``'s round-robin position and ``users``' last call ends, as a snapshot."""
+        ...
+
+    async def ring_plan(self, step: RingStep, free: set[str]) -> list[RingAttempt]:
+        """The attempts for ``step`` among the ``free`` users, decided atomically: round
+        robin moves past the member rung first, so two calls at once (on any workers)
+        start with different members."""
         ...
 
     async def note_attempted(self, team: str, members: Sequence[Member], first: Member) -> None:

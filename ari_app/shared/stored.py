@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from ari_app.routing.plan import Member
-from ari_app.routing.ring import RingHistory
+from ari_app.routing.plan import Member, RingStep
+from ari_app.routing.ring import RingAttempt, RingHistory, ring_attempts
 from ari_app.shared.protocols import OwnedCall
 from ari_app.store.db import Conn
 from ari_app.store.store import Store
@@ -24,6 +24,38 @@ SEAT_LOCK = 0x4A71_5EA7
 """PostgreSQL advisory lock held while a seat is counted and taken (one at a time)."""
 LIVE = "SELECT id FROM workers WHERE heartbeat_at >= ?"
 """Workers alive now (one parameter: now - lease)."""
+
+
+def _history(conn: Conn, team: str, names: list[str], *, lock: bool = False) -> RingHistory:
+    """``team``'s round-robin position and ``names``' last call ends (the team's row locked
+    until the transaction ends with ``lock``, on PostgreSQL)."""
+    history = RingHistory()
+    row = conn.execute(
+        f"SELECT next_index FROM round_robin WHERE team = ?{conn.for_update if lock else ''}",
+        (team,),
+    ).fetchone()
+    if row is not None:
+        history.next_index[team] = int(row[0])
+    if names:
+        marks = ", ".join("?" for _ in names)
+        for agent, ended in conn.execute(
+            f"SELECT agent, last_call_end FROM agents WHERE agent IN ({marks}) "
+            "AND last_call_end IS NOT NULL",
+            names,
+        ):
+            history.last_call_end[str(agent)] = float(ended)
+    return history
+
+
+def _move_past(conn: Conn, team: str, names: list[str], user: str, now: float) -> None:
+    """Round robin starts after ``user`` next time."""
+    position = (names.index(user) + 1) % len(names)
+    conn.execute(
+        "INSERT INTO round_robin (team, next_index, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (team) DO UPDATE SET next_index = excluded.next_index, "
+        "updated_at = excluded.updated_at",
+        (team, position, now),
+    )
 
 
 class _OnStore:
@@ -41,39 +73,34 @@ class StoreRoutingState(_OnStore):
 
     async def history(self, team: str, users: Sequence[str]) -> RingHistory:
         names = list(dict.fromkeys(users))
+        return await self.store.writer.write(lambda conn: _history(conn, team, names))
 
-        def read(conn: Conn) -> RingHistory:
-            history = RingHistory()
-            row = conn.execute(
-                "SELECT next_index FROM round_robin WHERE team = ?", (team,)
-            ).fetchone()
-            if row is not None:
-                history.next_index[team] = int(row[0])
-            if names:
-                marks = ", ".join("?" for _ in names)
-                for agent, ended in conn.execute(
-                    f"SELECT agent, last_call_end FROM agents WHERE agent IN ({marks}) "
-                    "AND last_call_end IS NOT NULL",
-                    names,
-                ):
-                    history.last_call_end[str(agent)] = float(ended)
-            return history
+    async def ring_plan(self, step: RingStep, free: set[str]) -> list[RingAttempt]:
+        team, names = step.target, [m.user for m in step.members]
+        now = time.time()
 
-        return await self.store.writer.write(read)
+        def plan(conn: Conn) -> list[RingAttempt]:
+            # The team's row is locked until this transaction ends: a second call (on any
+            # worker) waits for the first's choice and starts after it.
+            conn.execute(
+                "INSERT INTO round_robin (team, next_index, updated_at) VALUES (?, 0, ?) "
+                "ON CONFLICT (team) DO NOTHING",
+                (team, now),
+            )
+            history = _history(conn, team, list(dict.fromkeys(names)), lock=True)
+            attempts = ring_attempts(step, lambda m: m.user in free, history)
+            if attempts:
+                _move_past(conn, team, names, attempts[0].members[0].user, now)
+            return attempts
+
+        return await self.store.writer.write(plan)
 
     async def note_attempted(self, team: str, members: Sequence[Member], first: Member) -> None:
         names = [m.user for m in members]
         if first.user not in names:
             return
-        position = (names.index(first.user) + 1) % len(names)
-        await self.store.writer.write(
-            lambda conn: conn.execute(
-                "INSERT INTO round_robin (team, next_index, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (team) DO UPDATE SET next_index = excluded.next_index, "
-                "updated_at = excluded.updated_at",
-                (team, position, time.time()),
-            )
-        )
+        now = time.time()
+        await self.store.writer.write(lambda conn: _move_past(conn, team, names, first.user, now))
 
     async def note_busy(self, user: str, call_id: str) -> None:
         now = time.time()

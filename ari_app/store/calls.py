@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -215,11 +216,18 @@ class CallStore:
 
         return await self._writer.write(write)
 
-    async def mark_interrupted(self) -> list[str]:
-        """Close every call left open by a previous run as ``interrupted``; return their ids."""
+    async def mark_interrupted(self, only: Sequence[str] | None = None) -> list[str]:
+        """Close every call left open by a previous run as ``interrupted``; return their ids.
+
+        ``only``: just these calls, if still open (in a shared store: a dead worker's calls
+        that no survivor could adopt).
+        """
 
         def write(conn: Conn) -> list[str]:
             ids = [r[0] for r in conn.execute("SELECT id FROM calls WHERE outcome IS NULL")]
+            if only is not None:
+                wanted = set(only)
+                ids = [i for i in ids if i in wanted]
             for call_id in ids:
                 conn.execute(
                     "UPDATE calls SET outcome = 'interrupted', "

@@ -50,6 +50,9 @@ class Conn(ABC):
     skip_locked: str
     """`` FOR UPDATE SKIP LOCKED`` in PostgreSQL (rows another worker is claiming are
     passed over); empty in SQLite, where the one writer's transaction locks the file."""
+    for_update: str
+    """`` FOR UPDATE`` in PostgreSQL (the rows read are locked until the transaction ends);
+    empty in SQLite."""
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:

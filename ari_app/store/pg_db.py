@@ -38,6 +38,7 @@ class PgConn(Conn):
     dialect = "postgresql"
     greatest = "GREATEST"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    for_update = " FOR UPDATE"
 
     def __init__(self, raw: psycopg.Connection[tuple[Any, ...]]) -> None:
         self.raw = raw

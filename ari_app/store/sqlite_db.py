@@ -23,6 +23,7 @@ class SqliteConn(Conn):
     dialect = "sqlite"
     greatest = "MAX"
     skip_locked = ""
+    for_update = ""
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw = raw

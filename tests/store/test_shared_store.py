@@ -310,3 +310,30 @@ async def test_admit_counts_max_calls_over_the_pool(workers: Workers) -> None:
     await a.stop()
     assert await b.admit(config, "c5", "main", ai=True, fallback=local)
     assert local.in_use() == 0
+
+
+@pytest.mark.parametrize("earlier_calls", [0, 1])
+async def test_calls_at_once_on_two_workers_start_with_different_members(
+    workers: Workers, earlier_calls: int
+) -> None:
+    a, b = await workers("a"), await workers("b")
+    members = tuple(Member(u, u.title(), f"PJSIP/{u}") for u in ("ann", "bob", "cat"))
+    step = RingStep("front", "team", "Front desk", members, "round_robin", 20.0, 60.0)
+    everyone = {"ann", "bob", "cat"}
+    for _ in range(earlier_calls):
+        await StoreRoutingState(a).ring_plan(step, everyone)
+    plans = await asyncio.gather(
+        *(StoreRoutingState(s).ring_plan(step, everyone) for s in (a, b, a, b, a, b))
+    )
+    firsts = [plan[0].members[0].user for plan in plans]
+    assert sorted(firsts) == ["ann", "ann", "bob", "bob", "cat", "cat"]  # each twice
+
+
+async def test_a_survivor_closes_only_the_calls_it_names_as_interrupted(workers: Workers) -> None:
+    a, b = await workers("a"), await workers("b")
+    for call_id in ("lost", "live"):
+        await a.calls.start_call(call_id, "main", None, None)
+    assert a.interrupted == []  # opening a shared store closes nobody's calls
+    assert await b.calls.mark_interrupted(only=["lost", "unknown"]) == ["lost"]
+    rows = await b.reader.run(b.reader.query, "SELECT id, outcome FROM calls ORDER BY id")
+    assert rows == [("live", None), ("lost", "interrupted")]
