@@ -10,13 +10,13 @@ probability of the latest window, with hysteresis (speech until the probability 
 below ``threshold - 0.15``).
 
 Running the model is CPU work: callers on the event loop use :meth:`SileroVad.classify`,
-which runs it on the shared VAD thread.
+which runs it on the shared VAD thread (all calls' frames of a round, one wake-up of the
+loop per round).
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
+import functools
 import importlib.util
 import math
 import threading
@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
-from ari_app.media.workers import single_worker
+from ari_app.media.batch_worker import BatchWorker, batch_worker
 
 MODEL_RATE: Final = 16000
 WINDOW: Final = 512
@@ -76,9 +76,9 @@ def session() -> Any:
         return _session
 
 
-def executor() -> concurrent.futures.ThreadPoolExecutor:
+def worker() -> BatchWorker:
     """The process's single VAD thread."""
-    return single_worker("vad-silero")
+    return batch_worker("vad-silero")
 
 
 class SileroVad:
@@ -161,6 +161,9 @@ class SileroVad:
         return [self.is_speech(frame) for frame in frames]
 
     async def classify(self, frames: Sequence[bytes]) -> list[bool]:
-        """:meth:`is_speech` of each frame, run on the VAD thread (for the event loop)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor(), self.classify_blocking, list(frames))
+        """:meth:`is_speech` of each frame, run on the VAD thread (for the event loop).
+
+        Every call's frames go to the one VAD thread, which answers all that waited in a
+        round with one wake-up of the loop (:class:`~ari_app.media.batch_worker.BatchWorker`).
+        """
+        return await worker().run(functools.partial(self.classify_blocking, list(frames)))
