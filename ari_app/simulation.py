@@ -26,7 +26,7 @@ from ari_app.testing import Behaviour, FakeAsterisk
 from ari_app.testing.fake_asterisk import FakeCall
 from ari_app.testing.outbound import PERSISTENT, OutboundWebsocket
 from ari_app.testing.scripted_caller import ScriptedCaller
-from ari_app.tts.base import VoiceSettings
+from ari_app.tts.base import Synthesizer, VoiceSettings
 from ari_app.tts.espeak import EspeakSynthesizer
 
 E = TypeVar("E", bound=CallEvent)
@@ -117,6 +117,7 @@ class Simulation:
         notify: bool = False,
         ari_mode: Literal["inbound", "outbound"] = "inbound",
         connection_type: Literal["persistent", "per_call_config"] = "persistent",
+        caller_voice: Synthesizer | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.cache_dir = cache_dir
@@ -139,7 +140,10 @@ class Simulation:
         self.runtime: Runtime | None = None
         self.holder: ConfigHolder | None = None
         """The configuration the runtime runs with (set on entering)."""
-        self.caller_voice = EspeakSynthesizer(CALLER_VOICE, cache_dir / "tts")
+        self.caller_voice: Synthesizer = caller_voice or EspeakSynthesizer(
+            CALLER_VOICE, cache_dir / "tts"
+        )
+        """How scripted callers sound (espeak-ng unless given: light and quick to start)."""
         self._results: dict[str, CallResult] = {}
         self._signal = asyncio.Event()
 

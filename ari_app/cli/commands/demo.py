@@ -22,6 +22,8 @@ from ari_app.call import events as ev
 from ari_app.call.events import CallEvent, CallEventType
 from ari_app.simulation import AfterBeep, CallResult, Press, Say, Simulation, WaitFor
 from ari_app.testing import Behaviour
+from ari_app.tts.base import VoiceSettings
+from ari_app.tts.piper import PiperSynthesizer
 
 PERSON = "i would like to speak with a person please"
 """What the demo's callers say to reach a person (the simulated espeak-ng voice's
@@ -144,6 +146,11 @@ async def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         listeners=[printer, on_event],
         media_transport="websocket",
+        # Callers speak with the Piper voice: espeak-ng's is misheard often enough that the
+        # transcripts would show the synthesiser, not the application.
+        caller_voice=PiperSynthesizer(
+            VoiceSettings(voice="piper", rate_wpm=160, sample_rate=16000), args.cache_dir / "tts"
+        ),
     )
     async with sim:
         print(f"ready in {time.monotonic() - began:.1f} s\n", file=out, flush=True)
