@@ -19,7 +19,7 @@ from ari_app.ari.errors import AriError, NotFound
 from ari_app.ari.events import AriEvent, ChannelDestroyed, StasisStart
 from ari_app.call.inbox import CallInbox
 from ari_app.routing.plan import Member, RingStep
-from ari_app.routing.ring import RingHistory, ring_attempts
+from ari_app.routing.ring import RingHistory
 from ari_app.shared.memory import MemoryRoutingState
 from ari_app.shared.protocols import RoutingState
 
@@ -91,8 +91,7 @@ class Ringer:
         flags = await asyncio.gather(*(self.available(m) for m in step.members))
         busy = await self.routing.busy_agents()  # on a call anywhere in the pool
         free = {m.user for m, ok in zip(step.members, flags, strict=True) if ok} - busy
-        history = await self.routing.history(step.target, [m.user for m in step.members])
-        attempts = ring_attempts(step, lambda m: m.user in free, history)
+        attempts = await self.routing.ring_plan(step, free)
         if not attempts:
             _LOGGER.info("call %s: nobody in %s is available", self.call_id, step.label)
         for attempt in attempts:
