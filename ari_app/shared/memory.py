@@ -94,5 +94,5 @@ class MemoryCallOwnership:
     async def adopt(self, call_id: str) -> bool:
         return False
 
-    async def forget_worker(self, worker_id: str) -> None:
-        return None
+    async def forget_worker(self, worker_id: str, *, close_calls: bool = False) -> list[str]:
+        return []

@@ -113,6 +113,8 @@ class CallOwnership(Protocol):
         adopted it first (exactly one survivor wins)."""
         ...
 
-    async def forget_worker(self, worker_id: str) -> None:
-        """Remove a dead worker (its calls adopted or ended): its seats and busy marks go."""
+    async def forget_worker(self, worker_id: str, *, close_calls: bool = False) -> list[str]:
+        """Remove a dead worker (its calls adopted or ended): its seats, busy marks and
+        live calls go. ``close_calls``: its calls nobody took back (nothing written since it
+        died) are closed as ``interrupted``; their ids are returned. A live worker is kept."""
         ...

@@ -58,6 +58,33 @@ def _move_past(conn: Conn, team: str, names: list[str], user: str, now: float) -
     )
 
 
+def _close_calls(conn: Conn, worker_id: str, quiet_since: float) -> list[str]:
+    """Close as ``interrupted`` the open calls ``worker_id`` still owns with nothing written
+    after ``quiet_since`` (a call a survivor took back has newer rows and is left alone)."""
+    ids = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT c.id FROM calls c JOIN live_calls l ON l.call_id = c.id "
+            "WHERE l.worker_id = ? AND c.outcome IS NULL "
+            "AND COALESCE(c.updated_at, c.started_at) <= ? ORDER BY c.id",
+            (worker_id, quiet_since),
+        )
+    ]
+    for call_id in ids:
+        conn.execute(
+            "UPDATE calls SET outcome = 'interrupted', "
+            "ended_at = COALESCE(updated_at, started_at) WHERE id = ?",
+            (call_id,),
+        )
+        conn.execute(
+            "INSERT INTO events (call_id, kind, data, at) SELECT id, 'interrupted', "
+            '\'{"note": "its worker stopped during the call"}\', '
+            "COALESCE(updated_at, started_at) FROM calls WHERE id = ?",
+            (call_id,),
+        )
+    return ids
+
+
 class _OnStore:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -284,15 +311,18 @@ class StoreCallOwnership(_OnStore):
 
         return await self.store.writer.write(take)
 
-    async def forget_worker(self, worker_id: str) -> None:
+    async def forget_worker(self, worker_id: str, *, close_calls: bool = False) -> list[str]:
         since = self._alive_since()
+        gap = self.lease_s / 3  # the worker wrote nothing later than this after its last beat
 
-        def drop(conn: Conn) -> None:
-            alive = conn.execute(
-                "SELECT 1 FROM workers WHERE id = ? AND heartbeat_at >= ?", (worker_id, since)
-            )
-            if alive.fetchone() is not None:
-                return
+        def drop(conn: Conn) -> list[str]:
+            row = conn.execute("SELECT heartbeat_at FROM workers WHERE id = ?", (worker_id,))
+            beat_at = row.fetchone()
+            if beat_at is not None and float(beat_at[0]) >= since:
+                return []  # alive
+            closed: list[str] = []
+            if close_calls and beat_at is not None:
+                closed = _close_calls(conn, worker_id, float(beat_at[0]) + gap)
             conn.execute("DELETE FROM ai_seats WHERE worker_id = ?", (worker_id,))
             conn.execute(
                 "UPDATE agents SET busy_call = NULL, busy_worker = NULL, busy_since = NULL "
@@ -301,5 +331,6 @@ class StoreCallOwnership(_OnStore):
             )
             conn.execute("DELETE FROM live_calls WHERE worker_id = ?", (worker_id,))
             conn.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
+            return closed
 
-        await self.store.writer.write(drop)
+        return await self.store.writer.write(drop)

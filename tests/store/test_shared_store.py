@@ -337,3 +337,24 @@ async def test_a_survivor_closes_only_the_calls_it_names_as_interrupted(workers:
     assert await b.calls.mark_interrupted(only=["lost", "unknown"]) == ["lost"]
     rows = await b.reader.run(b.reader.query, "SELECT id, outcome FROM calls ORDER BY id")
     assert rows == [("live", None), ("lost", "interrupted")]
+
+
+async def test_forgetting_a_dead_worker_closes_the_calls_nobody_took_back(
+    workers: Workers,
+) -> None:
+    a = await workers("a", lease_s=0.3)
+    b = await workers("b", lease_s=0.3)
+    oa, ob = StoreCallOwnership(a), StoreCallOwnership(b)
+    for call_id in ("gone", "taken", "resumed"):
+        await a.calls.start_call(call_id, "main", None, None)
+        assert await oa.claim(call_id, "main")
+    assert await ob.forget_worker("a", close_calls=True) == []  # a lives: nothing happens
+    await a.heartbeat.stop()  # a dies
+    await asyncio.sleep(0.4)
+    assert await ob.adopt("taken")
+    await b.calls.add_turn("resumed", "caller", "still here")  # back on b, not yet claimed
+    assert await ob.forget_worker("a", close_calls=True) == ["gone"]
+    rows = await b.reader.run(b.reader.query, "SELECT id, outcome FROM calls ORDER BY id")
+    assert rows == [("gone", "interrupted"), ("resumed", None), ("taken", None)]
+    assert await ob.calls_of("a") == []
+    assert await ob.owner("taken") == "b"
