@@ -35,6 +35,8 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 APP = "ari-app"
 OUT_USER = "asterisk"
 OUT_PASSWORD = "scale-outbound-secret"
+HTTP_PASSWORD = "scale-http-ari-secret"
+"""HTTP ARI (ari.password_env) of the first fake: voicemail recordings' audio."""
 AGENTS = ("PJSIP/201", "PJSIP/202", "PJSIP/301")
 RING_S = 4
 START_TIMEOUT_S = 300.0
@@ -126,6 +128,7 @@ def worker_config(
     store_url: str | None = None,
     strategy: str | None = None,
     shared_dir: Path | None = None,
+    ari_url: str | None = None,
 ) -> Path:
     """The sample config as one worker of the pool: outbound mode on ``port``; with
     ``store_url`` on the shared PostgreSQL store; ``strategy`` for the front desk team."""
@@ -133,6 +136,8 @@ def worker_config(
     shutil.copytree(ROOT / "config", target)
     app: dict[str, Any] = yaml.safe_load((target / "app.yaml").read_text())
     app["ari"]["mode"] = "outbound"
+    if ari_url is not None:
+        app["ari"]["url"] = ari_url
     app["ari"]["outbound"] = {
         "host": "127.0.0.1",
         "port": port,
@@ -184,6 +189,7 @@ class Worker:
     store_password: str = ""
     strategy: str | None = None
     shared_dir: Path | None = None
+    ari_url: str | None = None
     process: asyncio.subprocess.Process | None = None
     config: Path = field(init=False)
 
@@ -196,6 +202,7 @@ class Worker:
             self.store_url,
             self.strategy,
             self.shared_dir,
+            self.ari_url,
         )
 
     @property
@@ -216,6 +223,8 @@ class Worker:
         env = {k: v for k, v in os.environ.items() if k not in ("ARI_PASSWORD",)}
         env["ARI_OUTBOUND_PASSWORD"] = OUT_PASSWORD
         env["ARI_APP_STORE_PASSWORD"] = self.store_password
+        if self.ari_url is not None:
+            env["ARI_PASSWORD"] = HTTP_PASSWORD
         env.pop("ARI_APP_DASHBOARD_TOKEN", None)
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -299,6 +308,7 @@ class Pool:
         strategy: str | None = None,
     ) -> None:
         ports = [free_port() for _ in range(workers)]
+        self.fake_ports = [free_port() for _ in range(asterisks)]
         self.workers = [
             Worker(
                 f"w{i}",
@@ -308,6 +318,7 @@ class Pool:
                 store_password,
                 strategy,
                 folder / "shared",
+                f"http://127.0.0.1:{self.fake_ports[0]}",
             )
             for i, port in enumerate(ports, 1)
         ]
@@ -319,7 +330,7 @@ class Pool:
         """A fake Asterisk (systemname ``ast<index>``), not started."""
         return FakeAsterisk(
             username="ari_app",
-            password="unused-http-password",
+            password=HTTP_PASSWORD,
             recordings_dir=self.folder / f"ast{index}-recordings",
             system_name=f"ast{index}",
             asterisk_id=f"02:42:ac:11:00:{index:02d}",
@@ -327,9 +338,11 @@ class Pool:
         )
 
     @staticmethod
-    async def connect(fake: FakeAsterisk, uri: str) -> None:
-        """Start ``fake``, connecting per call to ``uri``; its agents answer."""
-        await fake.start()
+    async def connect(fake: FakeAsterisk, uri: str, *, started: bool = False) -> None:
+        """Start ``fake`` (unless ``started``), connecting per call to ``uri``; its agents
+        answer."""
+        if not started:
+            await fake.start()
         fake.outbound.add(
             OutboundWebsocket(
                 uri=uri,
@@ -348,10 +361,12 @@ class Pool:
 
     async def start(self) -> None:
         """Start everything; return once every worker takes calls."""
+        for fake, port in zip(self.fakes, self.fake_ports, strict=True):
+            await fake.start("127.0.0.1", port)  # workers check HTTP ARI at start-up
         await asyncio.gather(*(w.start() for w in self.workers))
         await self.lb.start()
         for fake in self.fakes:
-            await self.connect(fake, self.lb.url)
+            await self.connect(fake, self.lb.url, started=True)
         await self.wait(lambda: all(w.ready() for w in self.workers), START_TIMEOUT_S)
 
     async def stop(self) -> None:

@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from ari_app.testing.fake_asterisk import FakeAsterisk, FakeCall
 from ari_app.testing.pg_cluster import PgCluster, PgClusterError
-from tests.scale.pool import APP, HAPROXY, Pool
+from tests.scale.pool import AGENTS, APP, HAPROXY, Pool, dialplan_fallback
 
 pytestmark = [
     pytest.mark.skipif(not Path(HAPROXY).exists(), reason="haproxy is not installed"),
@@ -143,3 +143,58 @@ async def test_postgresql_restarted_under_running_workers_loses_no_record(
     assert records.outcome(later.channel_id) == "handed_off"
     with contextlib.suppress(Exception):
         await fake.wait_until(lambda: not fake.bridges, 30)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_worker_killed_mid_voicemail_loses_no_message(
+    pool: tuple[Pool, Records],
+) -> None:
+    """Nobody answers, the caller is leaving a message when the worker that owns the call
+    is killed: Asterisk reconnects the call's socket to a survivor, which takes the call
+    (today it cannot bridge a caller Asterisk is still recording: 409, so it apologises
+    and ends the call); the message Asterisk holds, which no job was written for, is found
+    by a survivor's sweep, saved once and finished."""
+    scale, records = pool
+    fake = scale.fakes[0]
+    for agent in AGENTS:
+        fake.configure_endpoint(agent, "no_answer")
+    try:
+        call = await fake.place_call("+16175550142", "+16175558888", app=APP, args=["main"])
+        await scale.wait(lambda: call.state == "Up" and call.channel.bridge_id is not None, CALL_S)
+        await call.send_dtmf("0")
+        await scale.wait(lambda: call.channel.recording is not None, CALL_S)  # after the beep
+        owner = records.query(
+            "SELECT worker_id FROM live_calls WHERE call_id = %s", call.channel_id
+        )
+        assert owner, "the worker owns the call in the shared store"
+        victim = next(w for w in scale.workers if w.name == owner[0][0])
+        bridge = call.channel.bridge_id
+        victim.kill()
+        assert victim.process is not None
+        await victim.process.wait()
+
+        # A survivor takes the call (a new bridge, or it ends the call), or Stasis() fails
+        # to people.
+        await scale.wait(
+            lambda: (
+                call.channel.bridge_id not in (None, bridge)
+                or call.state == "Gone"
+                or dialplan_fallback(call)
+            ),
+            CALL_S,
+        )
+        if call.state != "Gone":
+            await call.hangup()
+        prefix = f"voicemail-{call.channel_id.replace('.', '-')}-%"
+
+        def finished() -> bool:
+            rows = records.query(
+                "SELECT state FROM voicemails WHERE recording_name LIKE %s", prefix
+            )
+            return len(rows) == 1 and rows[0][0] in ("done", "saved", "empty")
+
+        # The survivors' sweep (every 60 s) adopts the recording that has no job.
+        await scale.wait(finished, 240)
+    finally:
+        for agent in AGENTS:
+            fake.configure_endpoint(agent, "answer", 0.3)
