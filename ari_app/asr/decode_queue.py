@@ -1,9 +1,11 @@
 """The queue of decodes waiting for a recogniser's workers, taken in batches.
 
 A worker that comes free takes the most urgent job and every other job waiting, up to a
-number of pieces of audio, so that one batched model call serves them all. Callers' turns
-(``urgent``) go before work nobody waits on (voicemail transcripts); within a priority,
-first come first served. Cancelled jobs are dropped when taken.
+number of pieces of audio, so that one batched model call serves them all. A caller whose
+turn has ended (:data:`FINAL`) goes first, then decodes started early in case the caller
+has finished (:data:`SPECULATIVE`), then work nobody waits on (:data:`BULK`, voicemail
+transcripts); within a priority, first come first served. Cancelled jobs are dropped when
+taken.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from typing import Final, Generic, TypeVar
 P = TypeVar("P")
 R = TypeVar("R")
 
-_URGENT: Final = 0
-_BULK: Final = 1
-_CLOSE: Final = 2
+FINAL: Final = 0
+"""A caller's turn has ended: they are waiting for the text."""
+SPECULATIVE: Final = 1
+"""A decode started at a pause, in case the caller has finished."""
+BULK: Final = 2
+"""Nobody is waiting (voicemail transcripts)."""
+_CLOSE: Final = 3
 
 
 @dataclass(order=True, slots=True)
@@ -45,14 +51,14 @@ class DecodeQueue(Generic[P, R]):
         self._lock = threading.Lock()
         self._closed = False
 
-    def put(self, pieces: list[P], *, urgent: bool = True) -> concurrent.futures.Future[list[R]]:
+    def put(self, pieces: list[P], *, priority: int = FINAL) -> concurrent.futures.Future[list[R]]:
         """Queue ``pieces``; the future gets their results in order (or the decode's error)."""
         future: concurrent.futures.Future[list[R]] = concurrent.futures.Future()
         with self._lock:
             if self._closed:
                 future.set_exception(self._closed_error())
                 return future
-            job = DecodeJob(_URGENT if urgent else _BULK, next(self._seq), pieces, future)
+            job = DecodeJob(priority, next(self._seq), pieces, future)
             self._queue.put(job)
         return future
 

@@ -19,8 +19,8 @@ threads (``workers``), each using ``threads`` CPU threads, so twenty calls on tw
 not oversubscribe the CPU. A worker takes every decode waiting when it comes free (up to
 ``max_batch`` pieces) and runs them as one batch: under load a batch costs about a third
 less CPU per utterance than one decode at a time, and nobody waits for a queue to drain
-one by one. Calls' turns go before voicemail transcripts (``urgent``). Nothing here
-touches the network (``HF_HUB_OFFLINE``).
+one by one. A caller whose turn has ended goes first, then early (speculative) decodes,
+then voicemail transcripts. Nothing here touches the network (``HF_HUB_OFFLINE``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ari_app.asr.base import AsrError, Recognition
-from ari_app.asr.decode_queue import DecodeJob, DecodeQueue
+from ari_app.asr.decode_queue import BULK, FINAL, SPECULATIVE, DecodeJob, DecodeQueue
 from ari_app.asr.text import normalise
 from ari_app.media.codecs import resample
 
@@ -192,14 +192,15 @@ class WhisperEngine:
         return BulkWhisper(self)
 
     def submit(
-        self, samples: _Samples, *, urgent: bool = True
+        self, samples: _Samples, *, priority: int = FINAL
     ) -> concurrent.futures.Future[list[Decoded]]:
         """Queue 16 kHz float samples for decoding on the engine's workers.
 
-        ``urgent`` decodes (a caller waiting for an answer) go before the others (voicemail
-        transcripts). Cancelling the future before a worker takes it skips the decode.
+        :data:`~ari_app.asr.decode_queue.FINAL` decodes (a caller waiting for the answer) go
+        before speculative ones, and those before voicemail transcripts (``BULK``).
+        Cancelling the future before a worker takes it skips the decode.
         """
-        return self._queue.put(split_long(samples), urgent=urgent)
+        return self._queue.put(split_long(samples), priority=priority)
 
     def decode(self, samples: _Samples) -> list[Decoded]:
         """Decode 16 kHz float samples of any length here, piece by piece (blocking)."""
@@ -397,7 +398,8 @@ class WhisperStream:
         engine = self._live()
         self.discard()
         if self._bytes:
-            self._speculation = engine.submit(self._samples(), urgent=self._urgent)
+            priority = SPECULATIVE if self._urgent else BULK
+            self._speculation = engine.submit(self._samples(), priority=priority)
 
     def discard(self) -> None:
         """The caller went on speaking: drop the speculative decode."""
@@ -409,17 +411,21 @@ class WhisperStream:
         """The utterance's text (the speculative decode's if still valid); ready for the next.
 
         Audio after a speculation is the end-of-turn silence, so the speculative result
-        stands unless :meth:`discard` was called.
+        stands unless :meth:`discard` was called. A speculation still waiting in the queue
+        is withdrawn and the whole utterance queued as final, ahead of other speculations.
         """
         engine = self._live()
         audio_s = self._bytes / 2 / self._rate
         speculation, self._speculation = self._speculation, None
+        priority = FINAL if self._urgent else BULK
         try:
-            if speculation is not None and not speculation.cancelled():
+            if speculation is not None and (
+                speculation.running() or speculation.done() or not speculation.cancel()
+            ):
                 decoded = speculation.result()
                 self.speculations_used += 1
             elif self._bytes:
-                decoded = engine.submit(self._samples(), urgent=self._urgent).result()
+                decoded = engine.submit(self._samples(), priority=priority).result()
             else:
                 decoded = []
         finally:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ari_app.asr.decode_queue import DecodeJob, DecodeQueue
+from ari_app.asr.decode_queue import BULK, FINAL, SPECULATIVE, DecodeJob, DecodeQueue
 
 
 def queue() -> DecodeQueue[str, str]:
@@ -34,12 +34,15 @@ def test_a_long_job_is_taken_whole_even_past_the_batch_size() -> None:
     assert pieces(q.take(2)) == [["b"]]
 
 
-def test_callers_turns_go_before_voicemail_transcripts() -> None:
+def test_ended_turns_go_before_speculations_and_those_before_voicemail() -> None:
     q = queue()
-    q.put(["voicemail"], urgent=False)
+    q.put(["voicemail"], priority=BULK)
+    q.put(["early 1"], priority=SPECULATIVE)
     q.put(["turn 1"])
-    q.put(["turn 2"])
+    q.put(["early 2"], priority=SPECULATIVE)
+    q.put(["turn 2"], priority=FINAL)
     assert pieces(q.take(2)) == [["turn 1"], ["turn 2"]]
+    assert pieces(q.take(2)) == [["early 1"], ["early 2"]]
     assert pieces(q.take(2)) == [["voicemail"]]
 
 

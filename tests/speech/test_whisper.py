@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ari_app.asr.audio import read_wav_at
+from ari_app.asr.decode_queue import BULK
 from ari_app.asr.evaldata import Prompt, domain_corpus, stock_prompts
 from ari_app.asr.hints import business_words
 from ari_app.asr.noise import telephone
@@ -88,6 +89,9 @@ def test_speculative_decode_is_used_or_discarded(
         stream.accept(first)
         stream.speculate()
         stream.accept(PAUSE)
+        # Work queued behind the speculation: once it is done, so is the speculation (the
+        # end-of-turn window gave it the time), and finish takes its text.
+        whisper_engine.submit(np.zeros(1600, dtype=np.float32), priority=BULK).result()
         kept = stream.finish()
         assert stream.speculations_used == 1
         stream.accept(first)
