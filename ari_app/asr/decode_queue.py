@@ -62,6 +62,10 @@ class DecodeQueue(Generic[P, R]):
             self._queue.put(job)
         return future
 
+    def waiting(self) -> int:
+        """Jobs queued and not yet taken by a worker (approximate, for load shedding)."""
+        return self._queue.qsize()
+
     def take(self, max_pieces: int) -> list[DecodeJob[P, R]] | None:
         """Block for the next job, then add every waiting one while the batch has room.
 

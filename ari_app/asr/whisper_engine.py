@@ -202,6 +202,10 @@ class WhisperEngine:
         """
         return self._queue.put(split_long(samples), priority=priority)
 
+    def saturated(self) -> bool:
+        """Whether a full batch is already waiting for the workers."""
+        return self._queue.waiting() >= self._max_batch
+
     def decode(self, samples: _Samples) -> list[Decoded]:
         """Decode 16 kHz float samples of any length here, piece by piece (blocking)."""
         return self._decode_batch(split_long(samples))
@@ -394,10 +398,14 @@ class WhisperStream:
         return None
 
     def speculate(self) -> None:
-        """Start decoding the audio so far, in case the caller has finished speaking."""
+        """Start decoding the audio so far, in case the caller has finished speaking.
+
+        Skipped while the engine has a full batch waiting already: under overload a guess
+        would only delay the callers whose turns have ended.
+        """
         engine = self._live()
         self.discard()
-        if self._bytes:
+        if self._bytes and not engine.saturated():
             priority = SPECULATIVE if self._urgent else BULK
             self._speculation = engine.submit(self._samples(), priority=priority)
 

@@ -26,6 +26,16 @@ def test_a_free_worker_takes_every_waiting_job_up_to_the_batch_size() -> None:
     assert pieces(q.take(3)) == [["d"]]
 
 
+def test_waiting_counts_jobs_not_yet_taken() -> None:
+    q = queue()
+    assert q.waiting() == 0
+    q.put(["a"])
+    q.put(["b"])
+    assert q.waiting() == 2
+    q.take(1)
+    assert q.waiting() == 1
+
+
 def test_a_long_job_is_taken_whole_even_past_the_batch_size() -> None:
     q = queue()
     q.put(["a1", "a2", "a3"])
