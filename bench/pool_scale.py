@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:
 
 from ari_app.bench.stats import percentile  # noqa: E402
 from ari_app.testing.fake_asterisk import SILENCE_RMS, FakeCall  # noqa: E402
-from ari_app.testing.model import FRAME_MS  # noqa: E402
+from ari_app.testing.model import FRAME_MS, FakeError  # noqa: E402
 from ari_app.testing.scripted_caller import ScriptedCaller  # noqa: E402
 from ari_app.tts.base import VoiceSettings  # noqa: E402
 from ari_app.tts.espeak import EspeakSynthesizer  # noqa: E402
@@ -62,7 +62,7 @@ class Caller:
             try:
                 await self.one_call(call, QUESTIONS[(self.index + n) % len(QUESTIONS)])
                 self.done.append(call.channel_id)
-            except (TimeoutError, AssertionError):
+            except (TimeoutError, AssertionError, FakeError):  # FakeError: the call was gone
                 self.failed += 1
                 if call.state != "Gone":
                     await call.hangup()
