@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,7 +45,9 @@ class _Spurt:
 class PacingProbe:
     """Arrival times of our RTP packets at the fake's sockets, against their timestamps."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        """``clock``: seconds, read at each packet's arrival."""
+        self.clock = clock
         self.wrapped: set[int] = set()
         self.drifts_ms: list[float] = []
         """|arrival offset - timestamp offset| of every packet, within its talk spurt."""
@@ -62,7 +65,7 @@ class PacingProbe:
         spurt: list[_Spurt] = []
 
         def timed(data: bytes) -> None:
-            now = time.perf_counter()
+            now = self.clock()
             try:
                 packet = decode_rtp(data)
             except RtpError:

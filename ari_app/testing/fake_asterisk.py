@@ -25,7 +25,14 @@ from ari_app.testing import audio
 from ari_app.testing.core import DEFAULT_AGENTS
 from ari_app.testing.dialplan import DialplanRunner, find_extension, line_extension
 from ari_app.testing.external import ExternalMediaOps
-from ari_app.testing.model import FRAME_MS, RATE, ChannelKind, FakeChannel, FakeError
+from ari_app.testing.model import (
+    FRAME_MS,
+    RATE,
+    ChannelKind,
+    FakeChannel,
+    FakeError,
+    LoudCount,
+)
 from ari_app.testing.playback import SILENCE_RMS
 
 __all__ = ["DEFAULT_AGENTS", "SILENCE_RMS", "FakeAsterisk", "FakeCall"]
@@ -78,8 +85,10 @@ class FakeCall:
     ) -> None:
         """Wait until the caller has heard ``ms`` of audio louder than ``level``."""
 
+        count = LoudCount(self.channel, level)
+
         def loud() -> bool:
-            return sum(1 for r in self.channel.heard_levels if r > level) * FRAME_MS >= ms
+            return count() * FRAME_MS >= ms
 
         await self.fake.wait_until(loud, within)
 

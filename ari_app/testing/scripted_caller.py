@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from ari_app.testing.fake_asterisk import SILENCE_RMS, FakeCall
-from ari_app.testing.model import RATE
+from ari_app.testing.model import RATE, LoudCount
 
 Speak = Callable[[str], Awaitable[bytes]]
 """Text -> 16-bit PCM at 16 kHz."""
@@ -25,9 +25,6 @@ class ScriptedCaller:
         self.call = call
         self.speak = speak
 
-    def _loud_frames(self) -> list[int]:
-        levels = self.call.channel.heard_levels
-        return [i for i, level in enumerate(levels) if level > SILENCE_RMS]
 
     async def wait_agent_done(self, quiet_ms: int = 1200, within: float = 60.0) -> bytes:
         """Wait until the agent has spoken and then been quiet for ``quiet_ms`` (as a person
@@ -35,12 +32,13 @@ class ScriptedCaller:
         loop = asyncio.get_running_loop()
         seen = -1
         last_change = loop.time()
+        count = LoudCount(self.call.channel, SILENCE_RMS)
 
         def finished() -> bool:
             nonlocal seen, last_change
             if self.call.state == "Gone":
                 return True
-            loud = len(self._loud_frames())
+            loud = count()
             if loud != seen:
                 seen, last_change = loud, loop.time()
             return loud > 0 and loop.time() - last_change >= quiet_ms / 1000

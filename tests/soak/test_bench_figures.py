@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ari_app.bench.probes import QUIET_RUN_FRAMES, PacingProbe, barge_stop_ms
 from ari_app.bench.stats import percentile
 from ari_app.media.codecs import wire_format
 from ari_app.media.rtp import RtpPacket
 from ari_app.testing.media import RtpLeg
-from ari_app.testing.model import ChannelKind, FakeChannel
+from ari_app.testing.model import ChannelKind, FakeChannel, LoudCount
 
 
 def test_barge_stop_is_onset_to_end_of_last_loud_frame() -> None:
@@ -39,7 +41,7 @@ def test_pacing_probe_measures_arrival_against_rtp_timestamps() -> None:
     fmt = wire_format("ulaw")  # a static payload type: what Asterisk accepts over RTP
     channel = FakeChannel("media-1", "UnicastRTP/127.0.0.1:40000", ChannelKind.UNICAST_RTP)
     leg = RtpLeg(channel, fmt, ("127.0.0.1", 9))
-    probe = PacingProbe()
+    probe = PacingProbe(clock=lambda: 1000.0)  # every packet arrives at the same moment
     probe.attach(leg)
     payload = bytes(fmt.frame_bytes(20))
     for n in range(10):  # enough for the fake's resampler to pass audio on
@@ -48,4 +50,20 @@ def test_pacing_probe_measures_arrival_against_rtp_timestamps() -> None:
     assert leg.received == 10
     assert len(channel.inbound) > 0
     assert probe.spurt_lengths_s == [9 * 160 / fmt.sample_rate]
-    assert 175 < max(probe.drifts_ms) <= 180
+    assert max(probe.drifts_ms) == pytest.approx(180)
+
+
+def test_loud_count_counts_each_new_frame_once_and_restarts_after_a_clear() -> None:
+    channel = FakeChannel(id="c", name="PJSIP/100-1", kind=ChannelKind.CALLER)
+    count = LoudCount(channel, 100.0)
+    loud, quiet = b"\x10\x27" * 320, bytes(640)  # 10000 and 0 in 16-bit little-endian
+    for frame in (loud, quiet, loud):
+        channel.hear(frame, send=False)
+    assert count() == 2
+    assert count() == 2  # nothing new
+    channel.hear(loud, send=False)
+    assert count() == 3
+    channel.heard_levels.clear()
+    channel.hear(quiet, send=False)
+    channel.hear(loud, send=False)
+    assert count() == 1
