@@ -10,7 +10,6 @@ crash mid-migration leaves the previous version intact.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import TYPE_CHECKING
 
 from ari_app.store.errors import StoreError
@@ -145,24 +144,15 @@ LATEST_VERSION = len(MIGRATIONS)
 """The schema version this code reads and writes."""
 
 
-def _conn(conn: Conn | sqlite3.Connection) -> Conn:
-    if isinstance(conn, sqlite3.Connection):
-        from ari_app.store.sqlite_db import SqliteConn  # noqa: PLC0415 (imports this)
-
-        return SqliteConn(conn)
-    return conn
-
-
-def schema_version(conn: Conn | sqlite3.Connection) -> int:
+def schema_version(conn: Conn) -> int:
     """The version recorded in the database (0 for a new one)."""
-    return _conn(conn).schema_version()
+    return conn.schema_version()
 
 
-def migrate(conn: Conn | sqlite3.Connection, target: int = LATEST_VERSION) -> int:
+def migrate(conn: Conn, target: int = LATEST_VERSION) -> int:
     """Apply the migrations after the database's version up to ``target``; return the new
-    version. ``conn`` must be in autocommit mode (a raw SQLite connection: ``isolation_level
-    =None``)."""
-    conn = _conn(conn)
+    version. ``conn`` must be in autocommit mode (a SQLite connection wrapped in
+    :class:`~ari_app.store.sqlite_db.SqliteConn`: ``isolation_level=None``)."""
     current = conn.schema_version()
     if current > LATEST_VERSION:
         raise StoreError(

@@ -19,6 +19,7 @@ from ari_app.store.db import Database
 from ari_app.store.report import EVENT_AGENT_RING, build_report
 from ari_app.store.schema import LATEST_VERSION, MIGRATIONS, migrate, schema_version
 from ari_app.store.since import parse_since
+from ari_app.store.sqlite_db import SqliteConn
 
 T0 = datetime(2026, 11, 2, 14, 0, 0, tzinfo=UTC)
 
@@ -151,7 +152,7 @@ def test_a_killed_app_leaves_an_interrupted_record(tmp_path: Path) -> None:
 async def test_migrates_a_version_1_store_keeping_its_calls(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(db, isolation_level=None)
-    assert migrate(conn, target=1) == 1
+    assert migrate(SqliteConn(conn), target=1) == 1
     conn.execute(
         "INSERT INTO calls (id, line, caller, did, started_at, ended_at, outcome) "
         "VALUES ('old', 'main', '+1555', '+1000', ?, ?, 'resolved')",
@@ -178,7 +179,7 @@ async def test_migrates_a_version_1_store_keeping_its_calls(tmp_path: Path) -> N
     assert record.updated_at == at(31).timestamp()  # backfilled by v2, then touched
     assert [t.text for t in record.turns] == ["hi"]
     check = sqlite3.connect(db)
-    assert schema_version(check) == LATEST_VERSION == len(MIGRATIONS)
+    assert schema_version(SqliteConn(check)) == LATEST_VERSION == len(MIGRATIONS)
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     check.close()
 
