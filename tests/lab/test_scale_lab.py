@@ -94,6 +94,7 @@ def test_each_worker_mounts_its_own_app_yaml_over_the_shared_config(
         worker = services[name]
         assert worker["command"][:3] == ["ari-app", "-v", "run"]
         assert worker["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert worker["depends_on"]["asterisk1"]["condition"] == "service_healthy"
         assert worker["healthcheck"]["test"][:3] == ["CMD", "ari-app", "health"]
         mounts = {v.split(":")[1]: v.split(":")[0] for v in worker["volumes"]}
         assert mounts["/app/config"] == "./config"
