@@ -306,7 +306,10 @@ class Pool:
         store_url: str | None = None,
         store_password: str = "",
         strategy: str | None = None,
+        connection_type: str = PER_CALL,
     ) -> None:
+        self.connection_type = connection_type
+        """websocket_client.conf ``connection_type`` of the fakes that go through HAProxy."""
         ports = [free_port() for _ in range(workers)]
         self.fake_ports = [free_port() for _ in range(asterisks)]
         self.workers = [
@@ -338,16 +341,18 @@ class Pool:
         )
 
     @staticmethod
-    async def connect(fake: FakeAsterisk, uri: str, *, started: bool = False) -> None:
-        """Start ``fake`` (unless ``started``), connecting per call to ``uri``; its agents
-        answer."""
+    async def connect(
+        fake: FakeAsterisk, uri: str, *, started: bool = False, connection_type: str = PER_CALL
+    ) -> None:
+        """Start ``fake`` (unless ``started``), connecting to ``uri`` (per call, or
+        ``persistent``); its agents answer."""
         if not started:
             await fake.start()
         fake.outbound.add(
             OutboundWebsocket(
                 uri=uri,
                 apps=[APP],
-                connection_type=PER_CALL,
+                connection_type=connection_type,
                 username=OUT_USER,
                 password=OUT_PASSWORD,
                 reconnect_attempts=4,
@@ -366,7 +371,9 @@ class Pool:
         await asyncio.gather(*(w.start() for w in self.workers))
         await self.lb.start()
         for fake in self.fakes:
-            await self.connect(fake, self.lb.url, started=True)
+            await self.connect(
+                fake, self.lb.url, started=True, connection_type=self.connection_type
+            )
         await self.wait(lambda: all(w.ready() for w in self.workers), START_TIMEOUT_S)
 
     async def stop(self) -> None:

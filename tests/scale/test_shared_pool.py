@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 import pytest_asyncio
@@ -26,6 +27,12 @@ pytestmark = [
     pytest.mark.timeout(900),
 ]
 CALL_S = 120.0
+
+
+def _tone(seconds: float, rate: int = 16000) -> bytes:
+    """A 440 Hz tone, 16-bit little-endian PCM."""
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +170,8 @@ async def test_a_worker_killed_mid_voicemail_loses_no_message(
         await scale.wait(lambda: call.state == "Up" and call.channel.bridge_id is not None, CALL_S)
         await call.send_dtmf("0")
         await scale.wait(lambda: call.channel.recording is not None, CALL_S)  # after the beep
+        await call.send_audio(_tone(1.5))  # the caller speaks (something to save)...
+        await scale.wait(lambda: not call.channel.inbound, CALL_S)  # ...and has spoken
         owner = records.query(
             "SELECT worker_id FROM live_calls WHERE call_id = %s", call.channel_id
         )
