@@ -156,6 +156,9 @@ class Runtime:
     recordings_ari: AriClient | None = None
     """Outbound mode: HTTP ARI for stored recordings' audio (files are not sent over the
     WebSocket)."""
+    asterisk_ari: dict[str, AriClient] = dataclasses.field(default_factory=dict)
+    """Outbound mode, several Asterisks: HTTP ARI of each (``ari.outbound.asterisks``), for
+    the stored recordings each one made."""
     shared: SharedState | None = None
     """A pool's shared state (``store.url``): its pending updates finish before the store
     closes."""
@@ -177,6 +180,8 @@ class Runtime:
             await self.store.close()
         if self.recordings_ari is not None:
             await self.recordings_ari.close()
+        for client in self.asterisk_ari.values():
+            await client.close()
         await self.ari.close()
 
 
@@ -210,6 +215,12 @@ async def start_runtime(
         if outbound is not None and password
         else None
     )
+    # Several Asterisks: each one's recordings are fetched from (and deleted on) that one.
+    asterisk_ari = {
+        key: AriClient(f"{url.rstrip('/')}/ari", ari_settings.username, password, ari_settings.app)
+        for key, url in ari_settings.outbound.asterisks.items()
+        if recordings_ari is not None
+    }
     ari = (
         outbound.client
         if outbound is not None
@@ -268,6 +279,7 @@ async def start_runtime(
                 await _voicemail_transcriber(config),
                 channels=notify,
                 recipients=notify.recipients,
+                asterisks=asterisk_ari,
             )
             supervisor.listeners.append(voicemail.on_call_event)
             await voicemail.start(wait=False)  # catches up in the background: calls first
@@ -280,6 +292,8 @@ async def start_runtime(
             await store.close()
         if recordings_ari is not None:
             await recordings_ari.close()
+        for client in asterisk_ari.values():
+            await client.close()
         await ari.close()
         raise
     speech_settings = config.app.speech
@@ -312,6 +326,7 @@ async def start_runtime(
         background,
         recorder,
         recordings_ari,
+        asterisk_ari,
         shared if shared.shared else None,
     )
 

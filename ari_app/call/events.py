@@ -194,6 +194,8 @@ class VoicemailRecorded(CallEvent):
     duration_s: float | None
     line: str
     caller: str
+    asterisk_id: str = ""
+    """The Asterisk holding the recording (the ``asterisk_id`` of its events), if known."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -89,6 +89,8 @@ class VoicemailSteps(MessageSteps):
             duration_s=event.recording.duration,
             line=self.line_name,
             caller=self.caller.caller.number,
+            # Which Asterisk holds it: with several, its audio is fetched from that one.
+            asterisk_id=str(event.envelope.raw.get("asterisk_id") or ""),
         )
         if self.inbox.caller_gone.is_set():
             return

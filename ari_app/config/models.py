@@ -89,6 +89,27 @@ class Model(BaseModel):
 # --- app.yaml -------------------------------------------------------------------------
 
 
+def _base_url(url: str) -> str:
+    """An HTTP ARI base URL: scheme, host and port only (``/ari`` is added)."""
+    parts = urlsplit(url)
+    if not parts.hostname or parts.query or parts.fragment or parts.path not in {"", "/"}:
+        raise ValueError(
+            f"{url!r} must be an HTTP ARI base URL such as http://asterisk2:8088 "
+            "(no path, query or fragment)"
+        )
+    return url
+
+
+AsteriskKey = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
+"""An Asterisk's ``asterisk_id`` (entity id, ``02:42:ac:12:00:03``) or ``systemname``."""
+AsteriskUrl = Annotated[
+    str,
+    Field(pattern=r"^https?://"),
+    AfterValidator(_no_credentials),
+    AfterValidator(_base_url),
+]
+
+
 class OutboundSettings(Model):
     """The endpoint Asterisk's ``res_websocket_client`` connects to (``ari.mode: outbound``)."""
 
@@ -99,6 +120,12 @@ class OutboundSettings(Model):
     """The ``username`` of websocket_client.conf that Asterisk sends (HTTP basic auth)."""
     password_env: Text = "ARI_OUTBOUND_PASSWORD"
     """Name of the environment variable holding websocket_client.conf's ``password``."""
+    asterisks: dict[AsteriskKey, AsteriskUrl] = {}
+    """Each Asterisk's HTTP ARI base URL (``http://asterisk2:8088``), by its ``asterisk_id``
+    (the entity id its events carry) or its ``systemname`` (asterisk.conf): a voicemail's
+    audio is fetched from, and deleted on, the Asterisk that recorded it (stored recordings
+    are files, which Asterisk serves over HTTP only). Same ``ari.username`` and password as
+    ``ari.url``, which serves an Asterisk not listed here."""
 
 
 class AriSettings(Model):

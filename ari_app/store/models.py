@@ -168,6 +168,8 @@ class VoicemailRecord:
     attempts: int
     created_at: float
     updated_at: float
+    asterisk_id: str | None = None
+    """The Asterisk holding the recording (its ``asterisk_id``; outbound mode), or None."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

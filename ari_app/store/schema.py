@@ -138,6 +138,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             busy_since REAL
         )""",
     ),
+    # 5: which Asterisk recorded a voicemail (its asterisk_id): a pool of Asterisks keeps
+    # each message on the one that recorded it, where it is fetched and deleted.
+    ("ALTER TABLE voicemails ADD COLUMN asterisk_id TEXT",),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -13,7 +13,7 @@ from ari_app.store.writer import StoreWriter
 VOICEMAIL_COLUMNS = (
     "id, recording_name, call_id, line, caller, recorded_at, expected_duration_s, state, path, "
     "size_bytes, duration_s, sample_rate, transcript, transcript_error, error, attempts, "
-    "created_at, updated_at"
+    "created_at, updated_at, asterisk_id"
 )
 
 
@@ -56,24 +56,39 @@ class VoicemailStore:
         caller: str | None,
         recorded_at: datetime | None = None,
         expected_duration_s: float | None = None,
+        asterisk_id: str | None = None,
     ) -> VoicemailRecord:
-        """Write the job row (state ``pending``) before anything is fetched; idempotent by name."""
+        """Write the job row (state ``pending``) before anything is fetched; idempotent by name.
+
+        ``asterisk_id``: the Asterisk that holds the recording (outbound mode, many Asterisks).
+        """
         when = to_epoch(recorded_at)
         now = _now()
 
         def write(conn: Conn) -> VoicemailRecord:
             conn.execute(
                 "INSERT INTO voicemails (recording_name, call_id, line, caller, recorded_at, "
-                "expected_duration_s, state, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) "
+                "expected_duration_s, state, created_at, updated_at, asterisk_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) "
                 # Adopted first (found on Asterisk): the call's own details complete it.
                 "ON CONFLICT (recording_name) DO UPDATE SET "
                 "call_id = COALESCE(voicemails.call_id, excluded.call_id), "
                 "line = COALESCE(voicemails.line, excluded.line), "
                 "caller = COALESCE(voicemails.caller, excluded.caller), "
                 "expected_duration_s = "
-                "COALESCE(voicemails.expected_duration_s, excluded.expected_duration_s)",
-                (recording_name, call_id, line, caller, when, expected_duration_s, now, now),
+                "COALESCE(voicemails.expected_duration_s, excluded.expected_duration_s), "
+                "asterisk_id = COALESCE(voicemails.asterisk_id, excluded.asterisk_id)",
+                (
+                    recording_name,
+                    call_id,
+                    line,
+                    caller,
+                    when,
+                    expected_duration_s,
+                    now,
+                    now,
+                    asterisk_id or None,
+                ),
             )
             row = conn.execute(
                 f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails WHERE recording_name = ?",

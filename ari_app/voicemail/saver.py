@@ -48,9 +48,13 @@ class VoicemailSaver:
         max_attempts: int = 5,
         checkpoint: Checkpoint | None = None,
         on_saved: Callable[[VoicemailRecord], None] | None = None,
+        source_for: Callable[[VoicemailRecord], RecordingSource] | None = None,
     ) -> None:
+        """``source_for`` picks each job's source (the Asterisk that recorded it, see
+        :class:`~ari_app.voicemail.source.AsteriskRecordingSources`); else ``source``."""
         self._store = store
         self._source = source
+        self._source_for = source_for
         self._dir = Path(voicemail_dir)
         self._transcriber = transcriber
         self._channels = notify_channels
@@ -68,6 +72,7 @@ class VoicemailSaver:
         caller: str | None,
         recorded_at: datetime | None = None,
         expected_duration_s: float | None = None,
+        asterisk_id: str | None = None,
     ) -> VoicemailRecord:
         """Write the job row (``pending``): from now on the message survives a crash."""
         job = await self._store.voicemails.create_job(
@@ -77,6 +82,7 @@ class VoicemailSaver:
             caller=caller,
             recorded_at=recorded_at,
             expected_duration_s=expected_duration_s,
+            asterisk_id=asterisk_id,
         )
         log.info("voicemail job %d for recording %s written", job.id, recording_name)
         await self._checkpoint("job_written", job)
@@ -234,7 +240,7 @@ class VoicemailSaver:
             await self._checkpoint("saved", await vm.get(job.id))
         if state == VoicemailState.SAVED.value:
             try:
-                await self._source.delete(job.recording_name)
+                await self._source_of(job).delete(job.recording_name)
             except RecordingNotFound:
                 log.info("voicemail job %d: Asterisk's copy was already gone", job.id)
             saved = await vm.get(job.id)
@@ -251,9 +257,12 @@ class VoicemailSaver:
                 self._on_saved(done)
             await self._checkpoint("done", done)
 
+    def _source_of(self, job: VoicemailRecord) -> RecordingSource:
+        return self._source if self._source_for is None else self._source_for(job)
+
     async def _fetch_and_store(self, job: VoicemailRecord) -> Path:
         try:
-            data = await self._source.fetch(job.recording_name)
+            data = await self._source_of(job).fetch(job.recording_name)
         except RecordingNotFound as exc:
             raise RecordingInvalid(
                 f"recording {job.recording_name!r} is not on Asterisk and was never saved"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,11 @@ from ari_app.store.errors import is_transient
 from ari_app.voicemail.notify import ChannelSource, Notifier
 from ari_app.voicemail.saver import VoicemailSaver
 from ari_app.voicemail.settings import NotifySettings, build_channels
-from ari_app.voicemail.source import AriRecordingSource, RecordingLister
+from ari_app.voicemail.source import (
+    AriRecordingSource,
+    AsteriskRecordingSources,
+    RecordingLister,
+)
 from ari_app.voicemail.transcribe import Transcriber
 
 if TYPE_CHECKING:
@@ -93,6 +97,7 @@ class VoicemailService:
                     line=event.line,
                     caller=event.caller,
                     expected_duration_s=event.duration_s,
+                    asterisk_id=event.asterisk_id or None,
                 )
                 break
             except Exception as exc:
@@ -224,8 +229,13 @@ def build_service(
     *,
     channels: ChannelSource | None = None,
     recipients: Callable[[VoicemailRecord], tuple[str, ...]] | None = None,
+    asterisks: Mapping[str, AriClient] | None = None,
 ) -> VoicemailService:
     """The service wired to ARI's stored recordings and the configured notification channels.
+
+    ``asterisks``: HTTP ARI clients by ``asterisk_id`` or system name (outbound mode, many
+    Asterisks): each voicemail is fetched from and deleted on the Asterisk that recorded
+    it; ``client`` serves the rest.
 
     ``channels`` and ``recipients`` (from :class:`~ari_app.voicemail.configured.ConfiguredChannels`)
     replace ``notify``'s fixed channels: each voicemail then owes notifications to its own
@@ -239,11 +249,16 @@ def build_service(
         base_delay_s=settings.base_delay_s,
         max_delay_s=settings.max_delay_s,
     )
+    default = AriRecordingSource(client)
+    sources = AsteriskRecordingSources(
+        default, {key: AriRecordingSource(c) for key, c in (asterisks or {}).items()}
+    )
     saver = VoicemailSaver(
         store,
-        AriRecordingSource(client),
+        default,
         voicemail_dir,
         transcriber,
         notify_channels=recipients or notifier.channel_names,
+        source_for=sources,
     )
     return VoicemailService(saver, notifier, lister=AriRecordingSource(client))

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from ari_app.voicemail.errors import RecordingNotFound, VoicemailError
 
 if TYPE_CHECKING:
     from ari_app.ari.client import AriClient
+    from ari_app.store import VoicemailRecord
+
+log = logging.getLogger(__name__)
+_SYSTEM_NAME = re.compile(r"^(?P<name>.+)-\d+\.\d+$")
+"""A channel uniqueid of an Asterisk with a ``systemname``: ``ast2-1733100000.12``."""
 
 
 class RecordingSource(Protocol):
@@ -82,3 +90,47 @@ class RecordingLister(Protocol):
 
     async def is_live(self, name: str) -> bool:
         """True while the recording is still being made."""
+
+
+def system_name(call_id: str | None) -> str | None:
+    """The ``systemname`` of the Asterisk whose channel id is ``call_id`` (Asterisk prefixes
+    every uniqueid with it: ``ast2-1733100000.12``), or None without one."""
+    found = _SYSTEM_NAME.match(call_id or "")
+    return found["name"] if found else None
+
+
+class AsteriskRecordingSources:
+    """Each voicemail's recording source: the Asterisk that recorded it.
+
+    ``asterisks`` maps an Asterisk's ``asterisk_id`` or ``systemname`` (``ari.outbound.
+    asterisks``) to its own HTTP ARI source; a job is looked up by the ``asterisk_id`` it
+    was recorded with, then by the system name its call id begins with. A job of an
+    Asterisk not in the mapping (or of none known) goes to ``default`` (``ari.url``); the
+    first time an id is missing it is logged, so the mapping can be completed.
+    """
+
+    def __init__(
+        self, default: RecordingSource, asterisks: Mapping[str, RecordingSource] | None = None
+    ) -> None:
+        self.default = default
+        self.asterisks = dict(asterisks or {})
+        self.missing: set[str] = set()
+        """Asterisk ids that were not in the mapping (each logged once)."""
+
+    def __call__(self, job: VoicemailRecord) -> RecordingSource:
+        """Where ``job``'s recording is fetched from and deleted on."""
+        if not job.asterisk_id:
+            return self.default
+        name = system_name(job.call_id)
+        for key in (job.asterisk_id, name):
+            if key and key in self.asterisks:
+                return self.asterisks[key]
+        if self.asterisks and job.asterisk_id not in self.missing:
+            self.missing.add(job.asterisk_id)
+            log.warning(
+                "voicemail recorded on Asterisk %s (systemname %s) which ari.outbound.asterisks "
+                "does not list: its recordings are fetched from ari.url",
+                job.asterisk_id,
+                name or "unknown",
+            )
+        return self.default

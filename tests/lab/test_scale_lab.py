@@ -124,6 +124,13 @@ def test_worker_config_loads_in_outbound_mode_on_the_shared_store(
     websocket = parse_file(SCALE / "websocket_client.conf").named("ari-app-pool")[0]
     assert app.ari.outbound.username == websocket.get("username")
     assert app.ari.outbound.password_env == "ARI_OUTBOUND_PASSWORD"
+    # Each Asterisk's HTTP ARI, by the systemname compose gives it: a voicemail's audio is
+    # fetched from (and deleted on) the Asterisk that recorded it.
+    compose = yaml.safe_load((ROOT / "docker-compose.scale.yml").read_text(encoding="utf-8"))
+    names = {compose["services"][a]["environment"]["ASTERISK_SYSTEM_NAME"]: a for a in ASTERISKS}
+    assert app.ari.outbound.asterisks == {
+        name: f"http://{service}:8088" for name, service in names.items()
+    }
 
 
 def test_asterisk_connects_per_call_to_the_balancer_as_asterisk_22_wants() -> None:
