@@ -169,7 +169,8 @@ class VoicemailRecord:
     created_at: float
     updated_at: float
     asterisk_id: str | None = None
-    """The Asterisk holding the recording (its ``asterisk_id``; outbound mode), or None."""
+    """The Asterisk holding the recording (its ``asterisk_id``; outbound mode), or for one
+    adopted from an Asterisk of ``ari.outbound.asterisks`` its key there; None: ``ari.url``."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

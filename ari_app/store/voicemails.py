@@ -98,11 +98,14 @@ class VoicemailStore:
 
         return await self._writer.write(write)
 
-    async def adopt_recording(self, recording_name: str) -> VoicemailRecord | None:
+    async def adopt_recording(
+        self, recording_name: str, *, asterisk_id: str | None = None
+    ) -> VoicemailRecord | None:
         """A job for a recording Asterisk holds that no job names yet (after a crash).
 
         The call it belongs to is found by name (``voicemail-<call id, . as ->-<suffix>``)
         for its line and caller. None when a job for the recording exists already.
+        ``asterisk_id``: the Asterisk that holds it (its key in ``ari.outbound.asterisks``).
         """
         now = _now()
 
@@ -122,9 +125,9 @@ class VoicemailStore:
             call_id, line, caller, at = call if call is not None else (None, None, None, now)
             conn.execute(
                 "INSERT INTO voicemails (recording_name, call_id, line, caller, recorded_at, "
-                "state, error, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-                (recording_name, call_id, line, caller, at, _ADOPTED, now, now),
+                "state, error, created_at, updated_at, asterisk_id) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (recording_name, call_id, line, caller, at, _ADOPTED, now, now, asterisk_id),
             )
             row = conn.execute(
                 f"SELECT {VOICEMAIL_COLUMNS} FROM voicemails WHERE recording_name = ?",

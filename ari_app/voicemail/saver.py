@@ -19,7 +19,7 @@ from ari_app.metrics import registry as metrics
 from ari_app.store import Store, VoicemailRecord, VoicemailState
 from ari_app.voicemail.errors import RecordingInvalid, RecordingNotFound, VoicemailError
 from ari_app.voicemail.files import has_speech, safe_name, verify_wav, write_atomic
-from ari_app.voicemail.source import RecordingLister, RecordingSource
+from ari_app.voicemail.source import AsteriskListers, RecordingLister, RecordingSource
 from ari_app.voicemail.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,8 @@ class VoicemailSaver:
         for name in await lister.stored_names():
             if not name.startswith(VOICEMAIL_PREFIX) or await lister.is_live(name):
                 continue
-            job = await self._store.voicemails.adopt_recording(name)
+            where = lister.asterisk_of(name) if isinstance(lister, AsteriskListers) else None
+            job = await self._store.voicemails.adopt_recording(name, asterisk_id=where)
             if job is not None:
                 log.warning("voicemail recording %s had no job: adopted as job %d", name, job.id)
                 adopted.append(job)

@@ -23,6 +23,7 @@ from ari_app.voicemail.saver import VoicemailSaver
 from ari_app.voicemail.settings import NotifySettings, build_channels
 from ari_app.voicemail.source import (
     AriRecordingSource,
+    AsteriskListers,
     AsteriskRecordingSources,
     RecordingLister,
 )
@@ -250,9 +251,8 @@ def build_service(
         max_delay_s=settings.max_delay_s,
     )
     default = AriRecordingSource(client)
-    sources = AsteriskRecordingSources(
-        default, {key: AriRecordingSource(c) for key, c in (asterisks or {}).items()}
-    )
+    mapped = {key: AriRecordingSource(c) for key, c in (asterisks or {}).items()}
+    sources = AsteriskRecordingSources(default, mapped)
     saver = VoicemailSaver(
         store,
         default,
@@ -261,4 +261,8 @@ def build_service(
         notify_channels=recipients or notifier.channel_names,
         source_for=sources,
     )
-    return VoicemailService(saver, notifier, lister=AriRecordingSource(client))
+    # Recordings left without a job are looked for on every Asterisk (the listed ones
+    # first, so each adopted job remembers its own), then at ari.url.
+    listers: dict[str | None, AriRecordingSource] = dict(mapped.items())
+    listers[None] = AriRecordingSource(client)
+    return VoicemailService(saver, notifier, lister=AsteriskListers(listers))

@@ -134,3 +134,43 @@ class AsteriskRecordingSources:
                 name or "unknown",
             )
         return self.default
+
+
+class AsteriskListers:
+    """What several Asterisks hold (``ari.outbound.asterisks``, then ``ari.url``), for
+    adopting recordings left without a job: each recording is checked on, and remembered
+    as belonging to, the Asterisk that listed it (the first that did)."""
+
+    def __init__(self, listers: Mapping[str | None, AriRecordingSource]) -> None:
+        """``listers`` by mapping key (None: ``ari.url``), the ones to prefer first."""
+        self.listers = dict(listers)
+        self._where: dict[str, str | None] = {}
+
+    async def stored_names(self) -> list[str]:
+        """Names of every recording any of the Asterisks holds; one that cannot be listed
+        is logged and skipped (an error only when none can be)."""
+        where: dict[str, str | None] = {}
+        error: VoicemailError | None = None
+        listed = 0
+        for key, lister in self.listers.items():
+            try:
+                names = await lister.stored_names()
+            except VoicemailError as exc:
+                log.warning("Asterisk %s: %s", key or "at ari.url", exc)
+                error = exc
+                continue
+            listed += 1
+            for name in names:
+                where.setdefault(name, key)
+        if error is not None and not listed:
+            raise error
+        self._where = where
+        return list(where)
+
+    async def is_live(self, name: str) -> bool:
+        """True while the Asterisk that listed ``name`` is still recording it."""
+        return await self.listers[self._where.get(name)].is_live(name)
+
+    def asterisk_of(self, name: str) -> str | None:
+        """The mapping key of the Asterisk that listed ``name`` (None: ``ari.url``)."""
+        return self._where.get(name)
