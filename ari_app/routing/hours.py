@@ -153,7 +153,9 @@ class BusinessHours:
             day = local.date() + timedelta(days=offset)
             for r in self.schedule(day)[0]:
                 start = self.instant(day, r.start)
-                if start > local:
+                # A range wholly inside the hour the clocks skip (02:00-02:15 on the
+                # spring-forward day) never happens: its start and end are the same moment.
+                if start > local and self.instant(day, r.end) > start:
                     return start
         return None
 

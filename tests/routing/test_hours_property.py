@@ -194,3 +194,15 @@ def test_sample_plan_agrees_with_brute_force(config: Config, moment: datetime) -
     else:
         assert [type(s) for s in plan.steps] == [AiAgentStep, VoicemailStep]
         assert plan.state.next_opening == _brute_next_opening(raw_weekly, raw_exc, moment)
+
+
+def test_a_range_inside_the_skipped_hour_never_opens() -> None:
+    """Found by the property test: Sundays 02:00-02:15, and 2026-03-08 has no 02:00-03:00."""
+    weekly = _valid({**{d: [] for d in DAYS}, "sunday": ["02:00-02:15"]})
+    assert weekly is not None
+    hours = BusinessHours(NEW_YORK, weekly, [])
+    before = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)  # 01:00 EST, the night clocks go forward
+    state = hours.state_at(before)
+    assert not state.is_open
+    assert state.next_opening == datetime(2026, 3, 15, 6, 0, tzinfo=UTC)  # 02:00 EDT next week
+    assert not hours.state_at(datetime(2026, 3, 8, 7, 5, tzinfo=UTC)).is_open  # 03:05 EDT
