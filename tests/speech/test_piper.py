@@ -35,8 +35,11 @@ async def test_piper_speaks_at_both_rates_and_streams_sentences(tmp_path: Path) 
     assert all(c.sample_rate == 16000 and c.duration_s > 0.8 and rms(c.pcm) > 500 for c in chunks)
     narrow = await s8.synthesize("Where do I park?")
     wide = await s16.synthesize("Where do I park?")
-    # Piper varies its timing a little from run to run (its noise): about the same length.
-    assert abs(len(wide) / 2 / 16000 - len(narrow) / 2 / 8000) < 0.1
+    # Piper varies its timing from run to run (the noise inside its model: 0.1 s apart on
+    # this one-second phrase was seen): about the same length, where a wrong rate would
+    # make one twice the other.
+    wide_s, narrow_s = len(wide) / 2 / 16000, len(narrow) / 2 / 8000
+    assert abs(wide_s - narrow_s) < 0.25 * wide_s
     cache = AudioCache(tmp_path, s16.name)
     assert cache.get("How can I help you today?", s16.settings) == chunks[1].pcm
 
