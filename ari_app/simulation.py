@@ -147,17 +147,23 @@ class Simulation:
         self._results: dict[str, CallResult] = {}
         self._signal = asyncio.Event()
 
-    async def __aenter__(self) -> Self:
+    async def _start_fake(self) -> ConfigHolder:
+        """Start the fake Asterisk; the configuration, pointed at it, becomes :attr:`holder`."""
         holder = ConfigHolder(self.config_dir)
-        app = holder.current.app
         self.fake = FakeAsterisk(
-            username=app.ari.username,
+            username=holder.current.app.ari.username,
             password=self.password,
             recordings_dir=self.cache_dir / "fake-recordings",
         )
         await self.fake.start()
         self.configure(holder, self.fake.url)
         self.holder = holder
+        return holder
+
+    async def __aenter__(self) -> Self:
+        holder = await self._start_fake()
+        app = holder.current.app
+        assert self.fake is not None
         try:
             self.runtime = await start_runtime(
                 holder,

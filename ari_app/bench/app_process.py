@@ -24,6 +24,7 @@ import json
 import logging
 import resource
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,6 @@ from ari_app.call import events as call_events
 from ari_app.call.events import CallEvent
 from ari_app.config import ConfigHolder
 from ari_app.simulation import Simulation
-from ari_app.testing import FakeAsterisk
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Usage:
 class AppProcess:
     """The runtime in a child process; its call events reach ``on_event``."""
 
-    def __init__(self, on_event: Any, stderr_path: Path) -> None:
+    def __init__(self, on_event: Callable[[CallEvent], None], stderr_path: Path) -> None:
         self._on_event = on_event
         self._stderr_path = stderr_path
         self._proc: asyncio.subprocess.Process | None = None
@@ -99,12 +99,14 @@ class AppProcess:
         self._proc.stdin.write((json.dumps(params) + "\n").encode())
         await self._proc.stdin.drain()
         self._reader = asyncio.create_task(self._read())
-        async with asyncio.timeout(within):
-            waiter = asyncio.create_task(self._ready.wait())
-            done, _ = await asyncio.wait({waiter, self._reader}, return_when="FIRST_COMPLETED")
-            if waiter not in done:
-                waiter.cancel()
-                raise RuntimeError(f"the application process stopped; see {self._stderr_path}")
+        waiter = asyncio.create_task(self._ready.wait())
+        try:
+            async with asyncio.timeout(within):
+                done, _ = await asyncio.wait({waiter, self._reader}, return_when="FIRST_COMPLETED")
+        finally:
+            waiter.cancel()
+        if waiter not in done:
+            raise RuntimeError(f"the application process stopped; see {self._stderr_path}")
 
     async def _read(self) -> None:
         assert self._proc is not None
@@ -160,21 +162,15 @@ class RemoteSimulation(Simulation):
     app: AppProcess | None = None
 
     async def __aenter__(self) -> Self:
-        holder = ConfigHolder(self.config_dir)
-        app = holder.current.app
-        self.fake = FakeAsterisk(
-            username=app.ari.username,
-            password=self.password,
-            recordings_dir=self.cache_dir / "fake-recordings",
-        )
-        await self.fake.start()
-        self.configure(holder, self.fake.url)
-        self.holder = holder
+        await self._start_fake()
+        assert self.fake is not None
         listeners = [self._on_event, *self.listeners]
-        self.app = AppProcess(
-            lambda event: [listener(event) for listener in listeners],
-            self.cache_dir / "app-process.log",
-        )
+
+        def on_event(event: CallEvent) -> None:
+            for listener in listeners:
+                listener(event)
+
+        self.app = AppProcess(on_event, self.cache_dir / "app-process.log")
         params = {
             "config_dir": str(self.config_dir),
             "cache_dir": str(self.cache_dir),
