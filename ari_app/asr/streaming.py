@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from ari_app.asr.base import Recognition, RecognizerStream
+from ari_app.media.frames import AudioFrame
 
 _T = TypeVar("_T")
 
@@ -45,15 +46,17 @@ class AsyncRecognizer:
 
     @property
     def sample_rate(self) -> int:
-        """Sample rate in Hertz of the PCM :meth:`feed` accepts."""
+        """Sample rate in Hertz of the frames :meth:`feed` accepts."""
         return self._stream.sample_rate
 
     async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
-    async def feed(self, pcm: bytes) -> Recognition | None:
-        """Recognise a frame of PCM; returns a partial result when the text changed."""
+    async def feed(self, frame: AudioFrame) -> Recognition | None:
+        """Recognise a mono frame at :attr:`sample_rate` (another rate raises ``ValueError``);
+        returns a partial result when the text changed."""
+        pcm = frame.pcm_at(self._stream.sample_rate, "the recogniser")
         return await self._run(self._stream.accept, pcm)
 
     async def speculate(self) -> None:

@@ -30,6 +30,7 @@ from ari_app.call.services import CallServices
 from ari_app.call.settle import settled
 from ari_app.call.voice import SayResult, Utterance
 from ari_app.config.models import Config, Line
+from ari_app.media.frames import AudioFrame
 from ari_app.outcomes import Outcome
 from ari_app.routing.plan import AiUnavailable
 
@@ -178,7 +179,7 @@ class SessionCore:
         *,
         barge_in: bool = True,
         keys: bool = True,
-        audio: AsyncIterator[bytes] | None = None,
+        audio: AsyncIterator[AudioFrame] | None = None,
     ) -> SayResult:
         """Speak (or play ``audio``, a recorded message); with ``keys`` a key press stops
         it too (kept for the next turn)."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from ari_app.call.media_path import PCM_RATE
 from ari_app.media.codecs import resample
+from ari_app.media.frames import AudioFrame
 
 CHUNK_MS = 100
 """Length of the chunks a recording is handed to the transport in."""
@@ -53,9 +54,9 @@ class Recordings:
         self._cache[path] = (stat.st_mtime_ns, stat.st_size, pcm)
         return pcm
 
-    async def chunks(self, path: Path) -> AsyncIterator[bytes]:
-        """The recording as chunks of :data:`CHUNK_MS`, for a voice to play."""
+    async def chunks(self, path: Path) -> AsyncIterator[AudioFrame]:
+        """The recording as frames of :data:`CHUNK_MS` at :attr:`rate`, for a voice to play."""
         pcm = await self.pcm(path)
         step = self.rate * 2 * CHUNK_MS // 1000
         for start in range(0, len(pcm), step):
-            yield pcm[start : start + step]
+            yield AudioFrame(pcm[start : start + step], self.rate)

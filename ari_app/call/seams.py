@@ -15,6 +15,7 @@ from typing import Protocol
 from ari_app.answer.policy import Decision
 from ari_app.call.voice import SayResult, Utterance
 from ari_app.config.models import Config, Line
+from ari_app.media.frames import AudioFrame
 from ari_app.media.pacer import MediaTransport
 
 
@@ -28,9 +29,9 @@ class CallVoice(Protocol):
         """Stop hearing and release the recogniser."""
 
     async def say(
-        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[bytes] | None = None
+        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[AudioFrame] | None = None
     ) -> SayResult:
-        """Speak ``text`` (or play ``audio``, a recorded message's PCM chunks); with
+        """Speak ``text`` (or play ``audio``, a recorded message's frames); with
         ``barge_in``, stop when the caller talks over it."""
 
     async def listen(self) -> Utterance | None:
@@ -50,8 +51,8 @@ class CallConversation(Protocol):
         """The decision after a key press."""
 
 
-SpeechChunks = Callable[[str], AsyncIterator[bytes]]
-"""Text -> PCM chunks at the call's rate (the whisper speaks through this)."""
+SpeechChunks = Callable[[str], AsyncIterator[AudioFrame]]
+"""Text -> audio frames at the call's rate (the whisper speaks through this)."""
 VoiceFactory = Callable[[MediaTransport, Line], CallVoice]
 """Builds a call's voice on its media transport, for the line's voice settings."""
 ConversationFactory = Callable[[Config, str], Awaitable[CallConversation]]

@@ -9,7 +9,7 @@ instead (:data:`FALLBACK_VOICE`), with a warning, rather than staying silent.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Final
 
@@ -17,6 +17,8 @@ from ari_app.asr.base import RecognizerEngine, RecognizerStream
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.call.media_path import PCM_RATE
+from ari_app.call.voice import SpeechChunks
+from ari_app.media.frames import AudioFrame
 from ari_app.tts import piper
 from ari_app.tts.base import TtsError, VoiceSettings
 from ari_app.tts.espeak import EspeakSynthesizer
@@ -83,26 +85,26 @@ class SpeechKit:
             self._synthesizers[key] = synthesizer
         return synthesizer
 
-    def chunks(self, voice: str, rate_wpm: int) -> Callable[[str], AsyncIterator[bytes]]:
-        """Text -> PCM chunks, sentence by sentence, for :class:`~ari_app.call.voice.Voice`.
+    def chunks(self, voice: str, rate_wpm: int) -> SpeechChunks:
+        """Text -> audio frames, sentence by sentence, for :class:`~ari_app.call.voice.Voice`.
 
         If the voice fails before its first sentence, the text is spoken with espeak-ng.
         """
 
-        async def speak(text: str) -> AsyncIterator[bytes]:
+        async def speak(text: str) -> AsyncIterator[AudioFrame]:
             synthesizer = self.synthesizer(voice, rate_wpm)
             started = False
             try:
                 async for chunk in synthesizer.stream(text):
                     started = True
-                    yield chunk.pcm
+                    yield chunk.frame
             except TtsError as exc:
                 if started or not piper.is_piper_voice(voice):
                     raise
                 log.warning("Piper voice %s failed (%s): speaking with espeak-ng", voice, exc)
                 self._broken.add(voice)
                 async for chunk in self.synthesizer(FALLBACK_VOICE, rate_wpm).stream(text):
-                    yield chunk.pcm
+                    yield chunk.frame
 
         return speak
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from ari_app.asr.base import Recognition
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.media.endpointer import Endpointer, EndpointerSettings, EndpointEvent
+from ari_app.media.frames import AudioFrame
 from ari_app.media.pacer import MediaTransport
 from ari_app.media.vad import FrameSplitter, make_vad
 
@@ -39,8 +40,8 @@ FEED_FRAMES = 5
 STALL_S = 0.1
 """After this long without audio, silence is assumed for the time that passed."""
 
-SpeechChunks = Callable[[str], AsyncIterator[bytes]]
-"""Synthesis: text -> PCM chunks (16-bit little-endian) at the transport's rate."""
+SpeechChunks = Callable[[str], AsyncIterator[AudioFrame]]
+"""Synthesis: text -> audio frames at the transport's rate."""
 RecognizerFactory = Callable[[], Awaitable[AsyncRecognizer]]
 
 
@@ -98,7 +99,7 @@ class Voice:
         )
         self._speculated = False
         self._splitter = FrameSplitter(self.vad.frame_bytes)
-        self._recent: collections.deque[tuple[int, bytes]] = collections.deque(
+        self._recent: collections.deque[tuple[int, AudioFrame]] = collections.deque(
             maxlen=(PREROLL_MS + 1000) // FRAME_MS
         )
         self._utterance: asyncio.Queue[object] = asyncio.Queue()
@@ -131,13 +132,13 @@ class Voice:
     async def _run_pump(self) -> None:
         loop = asyncio.get_running_loop()
         last = loop.time()
-        silence = b"\x00" * self.vad.frame_bytes
+        silence = AudioFrame(bytes(self.vad.frame_bytes), self.vad.sample_rate)
         while True:
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
                 # lands as a frame arrives, and the pump would then never stop.
                 async with asyncio.timeout(STALL_S):
-                    pcm = await self.transport.frames.get()
+                    received = await self.transport.frames.get()
             except TimeoutError:
                 now = loop.time()
                 for _ in range(int((now - last) * 1000) // FRAME_MS):
@@ -147,9 +148,9 @@ class Voice:
             last = loop.time()
             # Take every frame already waiting, so the VAD (in its thread) never falls
             # behind the caller's audio by more than one hand-over.
+            frames = list(self._splitter.push(received))
             while not self.transport.frames.empty():
-                pcm += self.transport.frames.get_nowait()
-            frames = list(self._splitter.push(pcm))
+                frames.extend(self._splitter.push(self.transport.frames.get_nowait()))
             if not frames:
                 continue
             decisions = await self.vad.classify(frames)
@@ -157,7 +158,7 @@ class Voice:
                 self.frames_heard += 1
                 self._frame(frame, is_speech, last)
 
-    def _frame(self, frame: bytes, is_speech: bool, now: float) -> None:
+    def _frame(self, frame: AudioFrame, is_speech: bool, now: float) -> None:
         position = self.endpointer.position_ms
         self._recent.append((position, frame))
         events = self.endpointer.process(is_speech, FRAME_MS)
@@ -196,11 +197,11 @@ class Voice:
     # --- speaking ---------------------------------------------------------------------
 
     async def say(
-        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[bytes] | None = None
+        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[AudioFrame] | None = None
     ) -> SayResult:
         """Speak ``text``; with ``barge_in``, stop as soon as the caller talks over it.
 
-        ``audio``: play these PCM chunks (a recorded message) instead of synthesising.
+        ``audio``: play these frames (a recorded message) instead of synthesising.
         """
         self._new_turn(playing=True)
         self._barge_in.clear()
@@ -252,7 +253,7 @@ class Voice:
         if self._recognizer is None:
             self._recognizer = await self.recognizer_factory()
         recognizer = self._recognizer
-        batch: list[bytes] = []
+        batch: list[AudioFrame] = []
         frames = 0
         while True:
             item = await self._utterance.get()
@@ -262,18 +263,18 @@ class Voice:
                 break
             if item is _SPECULATE or item is _DISCARD:
                 if batch:
-                    await recognizer.feed(b"".join(batch))
+                    await recognizer.feed(AudioFrame.join(batch))
                     batch.clear()
                 await (recognizer.speculate() if item is _SPECULATE else recognizer.discard())
                 continue
-            assert isinstance(item, bytes)
+            assert isinstance(item, AudioFrame)
             batch.append(item)
             frames += 1
             if len(batch) >= FEED_FRAMES:
-                await recognizer.feed(b"".join(batch))
+                await recognizer.feed(AudioFrame.join(batch))
                 batch.clear()
         if batch:
-            await recognizer.feed(b"".join(batch))
+            await recognizer.feed(AudioFrame.join(batch))
         result: Recognition = await recognizer.finish()
         loop = asyncio.get_running_loop()
         return Utterance(

@@ -4,6 +4,10 @@
 to a send callback. Frame *n* of a talk spurt is due at ``start + n * frame_s`` on the
 loop's clock, so timing does not drift however long each send takes. :meth:`FramePacer.flush`
 drops everything queued: after a barge-in at most the frame already handed over is heard.
+
+The pacer carries wire payloads (mu-law, big-endian slin) as bytes, already encoded by its
+transport: the call's :class:`~ari_app.media.frames.AudioFrame` is checked and encoded at
+:meth:`MediaTransport.send`, one step before.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import Protocol
+
+from ari_app.media.frames import AudioFrame
 
 log = logging.getLogger(__name__)
 CATCH_UP_S = 0.1
@@ -23,12 +29,13 @@ class MediaTransport(Protocol):
     """What a call needs from an external-media transport (RTP or WebSocket)."""
 
     pcm_rate: int
-    """Sample rate in Hertz of the PCM given to :meth:`send` and put on ``frames``."""
-    frames: asyncio.Queue[bytes]
-    """Received audio: 16-bit little-endian PCM frames at ``pcm_rate``."""
+    """Sample rate in Hertz of the audio given to :meth:`send` and put on ``frames``."""
+    frames: asyncio.Queue[AudioFrame]
+    """Received audio: mono frames at ``pcm_rate``."""
 
-    async def send(self, pcm: bytes) -> None:
-        """Queue PCM to be played to the caller (paced by the transport)."""
+    async def send(self, frame: AudioFrame) -> None:
+        """Queue audio to be played to the caller (paced by the transport); a frame not mono
+        at ``pcm_rate`` raises ``ValueError``."""
 
     def flush(self) -> None:
         """Drop queued outbound audio now (barge-in)."""
@@ -41,7 +48,7 @@ class MediaTransport(Protocol):
 
 
 class FramePacer:
-    """Sends ``frame_bytes`` chunks every ``frame_s`` seconds by loop deadlines.
+    """Sends ``frame_bytes`` chunks of a wire payload every ``frame_s`` seconds by loop deadlines.
 
     ``pad`` is the silence byte used to fill a last partial frame (``0xff`` for mu-law).
     """
@@ -74,11 +81,11 @@ class FramePacer:
         """Bytes waiting to be sent."""
         return len(self._buffer)
 
-    def push(self, pcm: bytes) -> None:
-        """Queue audio; a last partial frame is padded with silence when it is due."""
-        if self._closed or not pcm:
+    def push(self, payload: bytes) -> None:
+        """Queue wire payload; a last partial frame is padded with silence when it is due."""
+        if self._closed or not payload:
             return
-        self._buffer.extend(pcm)
+        self._buffer.extend(payload)
         self._idle.clear()
         self._wakeup.set()
 

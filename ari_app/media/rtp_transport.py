@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ari_app import counters
 from ari_app.media.codecs import StreamResampler, WireFormat, decode, encode
+from ari_app.media.frames import AudioFrame
 from ari_app.media.pacer import FramePacer
 from ari_app.media.rtp import RtpError, RtpPacket
 from ari_app.media.rtp import decode as decode_rtp
@@ -70,7 +71,7 @@ class RtpTransport:
         self.fmt = fmt
         self.strict_source = strict_source
         self.pcm_rate = pcm_rate
-        self.frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=max_frames)
+        self.frames: asyncio.Queue[AudioFrame] = asyncio.Queue(maxsize=max_frames)
         self.stats = RtpStats()
         self.remote: Address | None = None
         self._remote_is_name = False
@@ -171,7 +172,7 @@ class RtpTransport:
             self.frames.get_nowait()
             self.stats.dropped += 1
             counters.RTP_DROPPED_PACKETS.inc(reason="overflow")
-        self.frames.put_nowait(pcm)
+        self.frames.put_nowait(AudioFrame(pcm, self.pcm_rate))
 
     def _send_payload(self, payload: bytes) -> None:
         if self._transport is None or self.remote is None:
@@ -185,9 +186,11 @@ class RtpTransport:
         self._transport.sendto(packet.encode(), self.remote)
         self.stats.sent += 1
 
-    async def send(self, pcm: bytes) -> None:
-        """Queue PCM at ``pcm_rate`` (one chunk is resampled whole); sent as 20 ms RTP frames."""
+    async def send(self, frame: AudioFrame) -> None:
+        """Queue a mono frame at ``pcm_rate`` (resampled whole to the wire's rate); sent as
+        20 ms RTP frames. A frame at another rate raises ``ValueError``."""
         assert self._pacer is not None
+        pcm = frame.pcm_at(self.pcm_rate, "the RTP transport")
         wire = encode(pcm, self.pcm_rate, self.fmt)
         self._pacer.push(wire)
 

@@ -29,6 +29,7 @@ import numpy.typing as npt
 import soxr
 
 from ari_app.media.batch_worker import BatchWorker, batch_worker
+from ari_app.media.frames import AudioFrame, pcm_of
 
 MODEL_RATE: Final = 16000
 WINDOW: Final = 512
@@ -131,8 +132,10 @@ class SileroVad:
         self._context = window[-CONTEXT:]
         return float(np.asarray(out).reshape(-1)[-1])
 
-    def is_speech(self, frame: bytes) -> bool:
-        """True when ``frame`` (``frame_bytes`` long) is speech; blocking (runs the model)."""
+    def is_speech(self, frame: AudioFrame | bytes) -> bool:
+        """True when ``frame`` (``frame_bytes`` long, at ``sample_rate``) is speech; blocking
+        (runs the model)."""
+        frame = pcm_of(frame, self.sample_rate, "the Silero VAD")
         if len(frame) != self.frame_bytes:
             raise ValueError(
                 f"VAD frame must be {self.frame_bytes} bytes ({self.frame_ms} ms at "
@@ -156,14 +159,16 @@ class SileroVad:
             self._speaking = self.probability >= onset
         return self._speaking
 
-    def classify_blocking(self, frames: Sequence[bytes]) -> list[bool]:
+    def classify_blocking(self, frames: Sequence[AudioFrame | bytes]) -> list[bool]:
         """:meth:`is_speech` of each frame, in order (blocking)."""
         return [self.is_speech(frame) for frame in frames]
 
-    async def classify(self, frames: Sequence[bytes]) -> list[bool]:
+    async def classify(self, frames: Sequence[AudioFrame | bytes]) -> list[bool]:
         """:meth:`is_speech` of each frame, run on the VAD thread (for the event loop).
 
         Every call's frames go to the one VAD thread, which answers all that waited in a
         round with one wake-up of the loop (:class:`~ari_app.media.batch_worker.BatchWorker`).
+        Frames at another rate are refused here, before any reaches the model.
         """
-        return await worker().run(functools.partial(self.classify_blocking, list(frames)))
+        pcm = [pcm_of(frame, self.sample_rate, "the Silero VAD") for frame in frames]
+        return await worker().run(functools.partial(self.classify_blocking, pcm))

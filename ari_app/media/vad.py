@@ -5,14 +5,19 @@ and ends lives in :mod:`ari_app.media.endpointer`, which takes these per-frame a
 frame durations and never reads a clock. :func:`make_vad` builds the configured detector:
 Silero (the default, :mod:`ari_app.media.silero_vad`) or webrtcvad
 (:class:`VoiceActivityDetector`, light but fooled by steady background noise).
+
+A call hands detectors :class:`~ari_app.media.frames.AudioFrame` s, which must be at the
+detector's rate; the offline tools may hand bare ``bytes``, taken as at that rate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Final, Literal, Protocol
+from typing import Final, Literal, Protocol, overload
 
 import webrtcvad
+
+from ari_app.media.frames import AudioFrame, pcm_of
 
 VAD_RATES: Final = (8000, 16000, 32000, 48000)
 """Sample rates in Hertz webrtcvad accepts."""
@@ -25,12 +30,14 @@ VadKind = Literal["silero", "webrtc"]
 class FrameVad(Protocol):
     """A per-stream voice activity detector (holds the stream's state)."""
 
+    sample_rate: int
+    """Hertz of the frames it takes (a frame at another rate raises ``ValueError``)."""
     frame_bytes: int
 
-    def is_speech(self, frame: bytes) -> bool:
+    def is_speech(self, frame: AudioFrame | bytes) -> bool:
         """Whether one frame is speech (blocking)."""
 
-    async def classify(self, frames: Sequence[bytes]) -> list[bool]:
+    async def classify(self, frames: Sequence[AudioFrame | bytes]) -> list[bool]:
         """Whether each frame is speech, without blocking the event loop."""
 
 
@@ -76,8 +83,9 @@ class VoiceActivityDetector:
         self._vad = webrtcvad.Vad(aggressiveness)
         self._warmup_frames = -(-warmup_ms // frame_ms)
 
-    def is_speech(self, frame: bytes) -> bool:
-        """True when ``frame`` (exactly ``frame_bytes`` long) holds speech."""
+    def is_speech(self, frame: AudioFrame | bytes) -> bool:
+        """True when ``frame`` (exactly ``frame_bytes`` long, at ``sample_rate``) holds speech."""
+        frame = pcm_of(frame, self.sample_rate, "the webrtc VAD")
         if len(frame) != self.frame_bytes:
             raise ValueError(
                 f"VAD frame must be {self.frame_bytes} bytes ({self.frame_ms} ms at "
@@ -89,21 +97,39 @@ class VoiceActivityDetector:
             return False
         return speech
 
-    async def classify(self, frames: Sequence[bytes]) -> list[bool]:
+    async def classify(self, frames: Sequence[AudioFrame | bytes]) -> list[bool]:
         """:meth:`is_speech` of each frame (microseconds of work: runs inline)."""
         return [self.is_speech(frame) for frame in frames]
 
 
 class FrameSplitter:
-    """Cuts a stream of PCM chunks of any size into whole frames of ``frame_bytes``."""
+    """Cuts a stream of PCM chunks of any size into whole frames of ``frame_bytes``.
+
+    Given :class:`~ari_app.media.frames.AudioFrame` s it yields frames at their rate, and
+    refuses a frame at another rate than the first (the bytes buffered would mix rates).
+    """
 
     def __init__(self, frame_bytes: int) -> None:
         """Frames of ``frame_bytes`` bytes."""
         self.frame_bytes = frame_bytes
+        self.rate: int | None = None
+        """Rate of the frames pushed (set by the first :class:`AudioFrame`)."""
         self._buffer = bytearray()
 
-    def push(self, pcm: bytes) -> Iterator[bytes]:
-        """Add PCM and yield every whole frame now available (the rest waits)."""
+    @overload
+    def push(self, pcm: AudioFrame) -> Iterator[AudioFrame]: ...
+    @overload
+    def push(self, pcm: bytes) -> Iterator[bytes]: ...
+    def push(self, pcm: AudioFrame | bytes) -> Iterator[AudioFrame] | Iterator[bytes]:
+        """Add audio and yield every whole frame now available (the rest waits)."""
+        if isinstance(pcm, bytes):
+            return self._cut(pcm)
+        if self.rate is None:
+            self.rate = pcm.rate
+        data = pcm.pcm_at(self.rate, "a frame splitter")
+        return (AudioFrame(frame, pcm.rate) for frame in self._cut(data))
+
+    def _cut(self, pcm: bytes) -> Iterator[bytes]:
         self._buffer.extend(pcm)
         while len(self._buffer) >= self.frame_bytes:
             frame = bytes(self._buffer[: self.frame_bytes])

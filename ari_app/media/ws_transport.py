@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from ari_app.media.codecs import StreamResampler, WireFormat, decode, encode, wire_format
+from ari_app.media.frames import AudioFrame
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class WebSocketMediaTransport:
         self.fmt: WireFormat = wire_format(fields.get("format", "slin16"))
         self.pcm_rate = pcm_rate
         self.optimal_frame_size = int(fields.get("optimal_frame_size") or self.fmt.frame_bytes())
-        self.frames: asyncio.Queue[bytes] = asyncio.Queue(maxsize=500)
+        self.frames: asyncio.Queue[AudioFrame] = asyncio.Queue(maxsize=500)
         self.garbage = 0
         self.dropped = 0
         self._in = StreamResampler(self.fmt.sample_rate, pcm_rate)
@@ -119,7 +120,7 @@ class WebSocketMediaTransport:
                 if self.frames.full():
                     self.frames.get_nowait()
                     self.dropped += 1
-                self.frames.put_nowait(pcm)
+                self.frames.put_nowait(AudioFrame(pcm, self.pcm_rate))
             elif msg.type is aiohttp.WSMsgType.TEXT:
                 self._on_control(msg.data)
             else:
@@ -160,8 +161,10 @@ class WebSocketMediaTransport:
             self._pending.clear()
             self._drained.set()
 
-    async def send(self, pcm: bytes) -> None:
-        """Queue PCM at ``pcm_rate``; Asterisk paces it (we honour MEDIA_XOFF/XON)."""
+    async def send(self, frame: AudioFrame) -> None:
+        """Queue a mono frame at ``pcm_rate`` (else ``ValueError``); Asterisk paces it (we
+        honour MEDIA_XOFF/XON)."""
+        pcm = frame.pcm_at(self.pcm_rate, "the media WebSocket")
         self._pending.extend(encode(pcm, self.pcm_rate, self.fmt, big_endian=False))
         self._drained.clear()
         self._writer_wakeup.set()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 from ari_app.errors import AriAppError, Stage
+from ari_app.media.frames import AudioFrame
 
 TTS_RATES: Final = (8000, 16000)
 """Output sample rates in Hertz a synthesizer produces."""
@@ -52,6 +53,11 @@ class AudioChunk:
     def duration_s(self) -> float:
         """Length of the audio in seconds."""
         return len(self.pcm) / 2 / self.sample_rate
+
+    @property
+    def frame(self) -> AudioFrame:
+        """The audio with its rate, as a call plays it."""
+        return AudioFrame(self.pcm, self.sample_rate)
 
 
 @runtime_checkable

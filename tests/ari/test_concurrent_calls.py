@@ -11,6 +11,7 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.events import AriEvent, StasisEnd, StasisStart
 from ari_app.ari.listener import EventListener
 from ari_app.media.codecs import ULAW
+from ari_app.media.frames import AudioFrame
 from ari_app.media.rtp_transport import RtpTransport
 from ari_app.testing.audio import tone
 from ari_app.testing.event_log import EventLog
@@ -72,7 +73,7 @@ async def test_three_calls_each_hear_only_their_own_app(
     await rtp0.close()
 
     for (rtp, _, _), freq in zip(legs[1:], freqs[1:], strict=True):
-        await rtp.send(tone(freq, 600))
+        await rtp.send(AudioFrame(tone(freq, 600), RATE))
     for call in calls[1:]:
         await call.wait_heard_speech(ms=400, level=1000, within=10)
     for call, freq in zip(calls[1:], freqs[1:], strict=True):
@@ -83,7 +84,7 @@ async def test_three_calls_each_hear_only_their_own_app(
     await log.wait_for(StasisStart, channel__id=late.channel_id)
     await client.answer(late.channel_id)
     rtp3, media3, bridge3 = await _media_for(client, log, late.channel_id)
-    await rtp3.send(tone(1000, 400))
+    await rtp3.send(AudioFrame(tone(1000, 400), RATE))
     await late.wait_heard_speech(ms=300, level=1000, within=10)
     assert abs(_dominant_hz(_loud(late.heard())) - 1000) < 15
 
@@ -137,7 +138,7 @@ async def test_snoop_spy_gives_the_app_the_callers_voice(
     received = bytearray()
     async with asyncio.timeout(5):
         while len(received) < 640 * 20:
-            received += _loud(await rtp.frames.get())
+            received += _loud((await rtp.frames.get()).pcm)
     assert abs(_dominant_hz(bytes(received)) - 450) < 15
     await call.hangup()
     await client.hangup(spy.id)

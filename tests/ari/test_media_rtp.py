@@ -18,6 +18,7 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.events import ChannelDestroyed, StasisEnd, StasisStart
 from ari_app.ari.listener import EventListener
 from ari_app.media.codecs import SLIN16, ULAW, WireFormat
+from ari_app.media.frames import AudioFrame
 from ari_app.media.rtp_transport import RtpTransport
 from ari_app.testing.audio import tone
 from ari_app.testing.event_log import EventLog
@@ -45,7 +46,7 @@ async def collect(transport: RtpTransport, ms: int, min_level: float) -> bytes:
     loud = bytearray()
     async with asyncio.timeout(10):
         while len(loud) < RATE * 2 * ms // 1000:
-            frame = await transport.frames.get()
+            frame = (await transport.frames.get()).pcm_at(RATE, "this test")
             if level(frame) > min_level:
                 loud += frame
     return bytes(loud)
@@ -98,7 +99,7 @@ async def test_audio_both_ways_and_full_teardown(
     assert abs(dominant_hz(heard_by_app) - 440) < 15
 
     # The app speaks (660 Hz), paced at real time: μ-law is heard, slin16 (PT 118) dropped.
-    await rtp.send(tone(660, 1000))
+    await rtp.send(AudioFrame(tone(660, 1000), RATE))
     await rtp.wait_sent()
     assert rtp.stats.sent == 50
     assert rtp.stats.garbage == 0
@@ -200,7 +201,7 @@ async def test_barge_in_stops_sending_within_one_frame(
 ) -> None:
     _, log = events
     caller_id, _media_id, _bridge_id, rtp = await start_call_with_media(fake, client, log, SLIN16)
-    await rtp.send(tone(700, 3000))
+    await rtp.send(AudioFrame(tone(700, 3000), RATE))
     await fake.wait_until(lambda: rtp.stats.sent >= 10, 5)
     rtp.flush()
     sent_at_flush = rtp.stats.sent

@@ -15,6 +15,7 @@ import numpy as np
 from ari_app.ari.client import AriClient
 from ari_app.ari.events import ChannelDestroyed, Dial, StasisStart
 from ari_app.ari.listener import EventListener
+from ari_app.media.frames import AudioFrame
 from ari_app.media.ws_transport import WebSocketMediaTransport, media_url, parse_control
 from ari_app.testing.audio import tone
 from ari_app.testing.event_log import EventLog
@@ -65,16 +66,16 @@ async def test_websocket_media_both_ways_flush_and_hangup(
     received = bytearray()
     async with asyncio.timeout(5):
         while len(received) < 16000:  # 0.5 s of loud audio
-            frame = await transport.frames.get()
+            frame = (await transport.frames.get()).pcm_at(16000, "this test")
             if np.abs(np.frombuffer(frame, dtype="<i2")).max() > 3000:
                 received += frame
     assert abs(_dominant_hz(bytes(received)) - 440) < 15
 
-    await transport.send(tone(660, 600))
+    await transport.send(AudioFrame(tone(660, 600), 16000))
     await transport.wait_sent()
     await call.wait_heard_speech(ms=400, level=1000, within=5)
 
-    await transport.send(tone(660, 5000))
+    await transport.send(AudioFrame(tone(660, 5000), 16000))
     leg = fake.ws_media[connection_id]
     await fake.wait_until(lambda: len(leg.channel.inbound) > 16000, 5)
     transport.flush()

@@ -21,18 +21,20 @@ from ari_app.ari.client import AriClient
 from ari_app.ari.events import AriEvent, StasisStart
 from ari_app.ari.listener import EventListener
 from ari_app.call import events as ev
+from ari_app.call.media_path import PCM_RATE
 from ari_app.call.services import CallServices
 from ari_app.call.session import CallSession
 from ari_app.call.voice import SayResult, Utterance
 from ari_app.config import ConfigHolder
 from ari_app.config.models import Config, Line
+from ari_app.media.frames import AudioFrame
 from ari_app.media.pacer import MediaTransport
 from ari_app.routing.plan import AiUnavailable
 from ari_app.testing.fake_asterisk import FakeAsterisk, FakeCall
 
 E = TypeVar("E", bound=ev.CallEvent)
-FRAME = bytes(320)
-"""20 ms of silence at 8 kHz (what the scripted voice sends per spoken frame)."""
+FRAME = AudioFrame(bytes(320), PCM_RATE)
+"""10 ms of silence at the call's rate (what the scripted voice sends per spoken frame)."""
 
 GOODBYE = Decision(Action.GOODBYE, "Goodbye.", confidence=1.0)
 HANDOFF = Decision(Action.HANDOFF, "Let me get someone.", reason="asked_for_person")
@@ -56,7 +58,7 @@ class ScriptedVoice:
         """Nothing to close."""
 
     async def say(
-        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[bytes] | None = None
+        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[AudioFrame] | None = None
     ) -> SayResult:
         """Send a few frames and wait until they are on the wire."""
         self.started.append(text)
@@ -144,8 +146,8 @@ class Rig:
             raise self.conversation_error
         return ScriptedConversation(self.answers)
 
-    def _speaker(self, line: Line) -> Callable[[str], AsyncIterator[bytes]]:
-        async def speak(text: str) -> AsyncIterator[bytes]:
+    def _speaker(self, line: Line) -> Callable[[str], AsyncIterator[AudioFrame]]:
+        async def speak(text: str) -> AsyncIterator[AudioFrame]:
             yield FRAME
             if self.whisper_gate is not None:
                 await self.whisper_gate.wait()

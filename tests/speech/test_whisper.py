@@ -21,6 +21,7 @@ from ari_app.asr.text import normalise
 from ari_app.asr.wer import corpus_wer
 from ari_app.asr.whisper_engine import MAX_PIECE_S, WhisperEngine, split_long
 from ari_app.media.codecs import resample
+from ari_app.media.frames import AudioFrame
 from ari_app.voicemail.transcribe import EngineTranscriber
 
 PAUSE = b"\0\0" * (8000 // 2)
@@ -116,7 +117,7 @@ async def test_concurrent_streams_hear_what_they_hear_alone(
     async def call(pcm: bytes) -> str:
         async with await AsyncRecognizer.open(whisper_engine, 8000) as rec:
             for at in range(0, len(pcm), 320):
-                await rec.feed(pcm[at : at + 320])
+                await rec.feed(AudioFrame(pcm[at : at + 320], 8000))
             return (await rec.finish()).text
 
     alone = [await call(pcm) for pcm in clips]
