@@ -10,6 +10,7 @@ taken.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import itertools
 import queue
@@ -28,6 +29,23 @@ SPECULATIVE: Final = 1
 BULK: Final = 2
 """Nobody is waiting (voicemail transcripts)."""
 _CLOSE: Final = 3
+_KIND: Final = {FINAL: "final", SPECULATIVE: "speculative", BULK: "bulk"}
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    """What a recogniser's workers did, for benchmarks and tuning (a consistent copy)."""
+
+    queued: dict[str, int] = field(default_factory=dict)
+    """Jobs put, by kind (final, speculative, bulk)."""
+    skipped: int = 0
+    """Jobs cancelled before a worker took them (no work done)."""
+    wasted: int = 0
+    """Speculative decodes thrown away after a worker had taken them."""
+    batches: dict[int, int] = field(default_factory=dict)
+    """How many batches of each size (in pieces) the workers ran."""
+    busy_s: float = 0.0
+    """Wall seconds the workers spent decoding."""
 
 
 @dataclass(order=True, slots=True)
@@ -50,6 +68,10 @@ class DecodeQueue(Generic[P, R]):
         self._seq = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
+        self._queued: collections.Counter[str] = collections.Counter()
+        self._batches: collections.Counter[int] = collections.Counter()
+        self._skipped = self._wasted = 0
+        self._busy_s = 0.0
 
     def put(self, pieces: list[P], *, priority: int = FINAL) -> concurrent.futures.Future[list[R]]:
         """Queue ``pieces``; the future gets their results in order (or the decode's error)."""
@@ -60,6 +82,7 @@ class DecodeQueue(Generic[P, R]):
                 return future
             job = DecodeJob(priority, next(self._seq), pieces, future)
             self._queue.put(job)
+            self._queued[_KIND[priority]] += 1
         return future
 
     def waiting(self) -> int:
@@ -87,7 +110,28 @@ class DecodeQueue(Generic[P, R]):
                 break
             jobs.append(more)
             size += len(more.pieces)
-        return [job for job in jobs if job.future.set_running_or_notify_cancel()]
+        wanted = [job for job in jobs if job.future.set_running_or_notify_cancel()]
+        with self._lock:
+            self._skipped += len(jobs) - len(wanted)
+        return wanted
+
+    def ran(self, pieces: int, seconds: float) -> None:
+        """A worker decoded a batch of ``pieces`` in ``seconds`` (for :meth:`stats`)."""
+        with self._lock:
+            self._batches[pieces] += 1
+            self._busy_s += seconds
+
+    def wasted(self) -> None:
+        """A decode already taken by a worker was thrown away (for :meth:`stats`)."""
+        with self._lock:
+            self._wasted += 1
+
+    def stats(self) -> DecodeStats:
+        """A copy of the counts so far."""
+        with self._lock:
+            return DecodeStats(
+                dict(self._queued), self._skipped, self._wasted, dict(self._batches), self._busy_s
+            )
 
     def close(self, workers: int) -> None:
         """Let ``workers`` takers return None once the jobs already queued are taken."""

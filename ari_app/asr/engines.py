@@ -70,3 +70,9 @@ def get_engine(
         engine.set_phrases(domain.sentences if domain is not None else None)
         return engine
     raise AsrError(f"unknown recognition engine {name!r}; known: {', '.join(ENGINE_NAMES)}")
+
+
+def loaded_engines() -> list[RecognizerEngine]:
+    """The engines this process has loaded so far (for benchmarks' statistics)."""
+    with _lock:
+        return list(_engines.values())

@@ -3,6 +3,12 @@
 Each call gets an :class:`AsyncRecognizer` with its own single-thread executor, so the
 engine's (synchronous, not thread-safe) stream always runs on the same thread, frames are
 recognised in arrival order, and the event loop never waits on the recogniser.
+
+A stream that only stores audio until the end of the utterance (Whisper: it has no
+partial results; ``buffers_audio = True``) is not handed each 20 ms frame: at twenty calls
+that was a thousand thread wake-ups a second for an append. Its frames are kept here and
+handed over, in order, in the same job as the next ``speculate``, ``discard``, ``finish``
+or ``close``.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class AsyncRecognizer:
         self._stream = stream
         self._executor = executor
         self._closed = False
+        self._held: list[bytes] | None = [] if getattr(stream, "buffers_audio", False) else None
 
     @classmethod
     async def open(cls, engine: _Opener, sample_rate: int, *, name: str = "asr") -> AsyncRecognizer:
@@ -51,12 +58,21 @@ class AsyncRecognizer:
 
     async def _run(self, fn: Callable[..., _T], *args: object) -> _T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        call = functools.partial(fn, *args)
+        if self._held:
+            held, self._held = b"".join(self._held), []
+            call = functools.partial(_after_accept, self._stream, held, call)
+        return await loop.run_in_executor(self._executor, call)
 
     async def feed(self, frame: AudioFrame) -> Recognition | None:
         """Recognise a mono frame at :attr:`sample_rate` (another rate raises ``ValueError``);
         returns a partial result when the text changed."""
         pcm = frame.pcm_at(self._stream.sample_rate, "the recogniser")
+        if self._held is not None:
+            if len(pcm) % 2:
+                raise ValueError(f"16-bit PCM needs an even number of bytes, got {len(pcm)}")
+            self._held.append(pcm)
+            return None
         return await self._run(self._stream.accept, pcm)
 
     async def speculate(self) -> None:
@@ -80,6 +96,8 @@ class AsyncRecognizer:
         if self._closed:
             return
         self._closed = True
+        if self._held:
+            self._held.clear()  # nobody will ask for their text
         try:
             await self._run(self._stream.close)
         finally:
@@ -92,3 +110,9 @@ class AsyncRecognizer:
     async def __aexit__(self, *exc: object) -> None:
         """Close on leaving the block."""
         await self.aclose()
+
+
+def _after_accept(stream: RecognizerStream, pcm: bytes, call: Callable[[], _T]) -> _T:
+    """On the stream's thread: hand it the frames held back, then run ``call``."""
+    stream.accept(pcm)
+    return call()

@@ -25,12 +25,12 @@ then voicemail transcripts. Nothing here touches the network (``HF_HUB_OFFLINE``
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import logging
 import math
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -39,7 +39,14 @@ import numpy as np
 import numpy.typing as npt
 
 from ari_app.asr.base import AsrError, Recognition
-from ari_app.asr.decode_queue import BULK, FINAL, SPECULATIVE, DecodeJob, DecodeQueue
+from ari_app.asr.decode_queue import (
+    BULK,
+    FINAL,
+    SPECULATIVE,
+    DecodeJob,
+    DecodeQueue,
+    DecodeStats,
+)
 from ari_app.asr.text import normalise
 from ari_app.media.codecs import resample
 
@@ -156,8 +163,6 @@ class WhisperEngine:
         self._queue: DecodeQueue[_Samples, Decoded] = DecodeQueue(
             lambda: AsrError("the whisper engine is closed")
         )
-        self.batch_sizes: collections.Counter[int] = collections.Counter()
-        """How many batches of each size the workers decoded (for tests and benchmarks)."""
         self._workers = [
             threading.Thread(target=self._work, name=f"whisper-{i}", daemon=True)
             for i in range(workers)
@@ -202,6 +207,14 @@ class WhisperEngine:
         """
         return self._queue.put(split_long(samples), priority=priority)
 
+    def stats(self) -> DecodeStats:
+        """What the workers have done so far (batch sizes, wasted speculation, busy time)."""
+        return self._queue.stats()
+
+    def note_wasted(self) -> None:
+        """A stream threw away a speculative decode a worker had already taken."""
+        self._queue.wasted()
+
     def saturated(self) -> bool:
         """Whether a full batch is already waiting for the workers."""
         return self._queue.waiting() >= self._max_batch
@@ -228,13 +241,15 @@ class WhisperEngine:
 
     def _finish(self, jobs: list[DecodeJob[_Samples, Decoded]]) -> None:
         pieces = [piece for job in jobs for piece in job.pieces]
-        self.batch_sizes[len(pieces)] += 1
+        started = time.perf_counter()
         try:
             decoded = self._decode_batch(pieces)
         except BaseException as exc:  # handed to every waiting caller
             for job in jobs:
                 job.future.set_exception(exc)
             return
+        finally:
+            self._queue.ran(len(pieces), time.perf_counter() - started)
         start = 0
         for job in jobs:
             job.future.set_result(decoded[start : start + len(job.pieces)])
@@ -359,6 +374,9 @@ class BulkWhisper:
 class WhisperStream:
     """One call's utterance buffer; decodes on the engine's workers at the end (one thread)."""
 
+    buffers_audio = True
+    """:meth:`accept` only stores audio: frames may be handed over in larger pieces."""
+
     def __init__(self, engine: WhisperEngine, sample_rate: int, *, urgent: bool = True) -> None:
         """Use :meth:`WhisperEngine.open_stream`."""
         self._engine: WhisperEngine | None = engine
@@ -412,7 +430,8 @@ class WhisperStream:
     def discard(self) -> None:
         """The caller went on speaking: drop the speculative decode."""
         if self._speculation is not None:
-            self._speculation.cancel()
+            if not self._speculation.cancel() and self._engine is not None:
+                self._engine.note_wasted()
             self._speculation = None
 
     def finish(self) -> Recognition:

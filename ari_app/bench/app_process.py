@@ -18,12 +18,15 @@ The child's protocol, one line each way:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
 import logging
+import os
 import resource
 import sys
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +34,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from ari_app.app import start_runtime
+from ari_app.asr.engines import loaded_engines
+from ari_app.asr.whisper_engine import WhisperEngine
 from ari_app.bench.probes import long_spurt_drift
 from ari_app.call import events as call_events
 from ari_app.call.events import CallEvent
@@ -38,6 +43,7 @@ from ari_app.config import ConfigHolder
 from ari_app.simulation import Simulation
 
 log = logging.getLogger(__name__)
+
 
 def event_kinds() -> dict[str, type[CallEvent]]:
     """Every kind of call event by its type name (the classes :mod:`ari_app.call.events`
@@ -67,6 +73,10 @@ class Usage:
 
     cpu_s: float
     peak_rss_mib: float
+    recognition: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    threads: dict[str, float] = dataclasses.field(default_factory=dict)
+    """CPU seconds by thread name (see :func:`thread_cpu`)."""
+    """Each Whisper engine's :class:`~ari_app.asr.decode_queue.DecodeStats` as a dict."""
 
 
 class AppProcess:
@@ -132,7 +142,9 @@ class AppProcess:
     async def usage(self) -> Usage:
         """The child's CPU seconds so far and peak RSS."""
         data = await self._ask("usage", 30)
-        return Usage(float(data["cpu_s"]), float(data["peak_rss_mib"]))
+        return Usage(
+            float(data["cpu_s"]), float(data["peak_rss_mib"]), data["recognition"], data["threads"]
+        )
 
     async def drift(self, seconds: float) -> list[float]:
         """Drift in ms of each frame of a ``seconds`` long paced spurt on the child's loop."""
@@ -201,6 +213,36 @@ class RemoteSimulation(Simulation):
             await self.fake.stop()
 
 
+def recognition_stats() -> list[dict[str, Any]]:
+    """What each loaded recognition engine's workers did (Whisper: batches, speculation)."""
+    return [
+        dataclasses.asdict(engine.stats())
+        for engine in loaded_engines()
+        if isinstance(engine, WhisperEngine)
+    ]
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads so far, by Python thread name (Linux).
+
+    Threads Python did not start (CTranslate2's, onnxruntime's) go by their kernel name;
+    threads of one pool (``asyncio_3``, ``whisper-0``) are summed under the name's stem.
+    """
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = collections.defaultdict(float)
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            comm = (task / "comm").read_text().strip()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = names.get(int(task.name), comm)
+        stem = name.rstrip("0123456789").rstrip("-_ ") or name
+        out[stem] += (int(fields[11]) + int(fields[12])) / tick
+    return {name: round(cpu, 2) for name, cpu in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
 async def _child() -> None:
     """The child: run the runtime, report events, answer commands until input ends."""
     loop = asyncio.get_running_loop()
@@ -253,6 +295,8 @@ async def _child() -> None:
                         {
                             "cpu_s": usage.ru_utime + usage.ru_stime,
                             "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+                            "recognition": recognition_stats(),
+                            "threads": thread_cpu(),
                         }
                     )
                 )

@@ -359,6 +359,19 @@ def prepare_config(args: argparse.Namespace, work: Path) -> tuple[Path, int]:
     return config, int(speech.get("end_silence_ms", 500))
 
 
+def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Recognition statistics of the measured run: ``after`` minus ``before`` (the warm-up)."""
+    out: dict[str, Any] = {}
+    for key, value in after.items():
+        was = before.get(key)
+        if isinstance(value, dict):
+            was = was or {}
+            out[key] = {k: v - was.get(k, 0) for k, v in value.items() if v - was.get(k, 0)}
+        else:
+            out[key] = round(value - (was or 0), 3)
+    return out
+
+
 def summarise(
     bench: Bench, args: argparse.Namespace, wall_s: float, cpu_s: float
 ) -> dict[str, Any]:
@@ -451,7 +464,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             bench.recording = True
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu0 = usage.ru_utime + usage.ru_stime
-            app_cpu0 = (await app.usage()).cpu_s if app is not None else 0.0
+            before = await app.usage() if app is not None else None
             wall0 = loop.time()
             until = wall0 + args.duration
             spurt = min(args.duration, 60.0)
@@ -468,7 +481,17 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             bench.probe.finish()
             if app is not None:
                 app_usage = await app.usage()
-                report = summarise(bench, args, wall, app_usage.cpu_s - app_cpu0)
+                assert before is not None
+                report = summarise(bench, args, wall, app_usage.cpu_s - before.cpu_s)
+                report["app_thread_cpu_s"] = {
+                    name: round(cpu - before.threads.get(name, 0.0), 2)
+                    for name, cpu in app_usage.threads.items()
+                    if cpu - before.threads.get(name, 0.0) >= 0.05
+                }
+                report["recognition"] = [
+                    stats_delta(b, a)
+                    for b, a in zip(before.recognition, app_usage.recognition, strict=True)
+                ]
                 report["peak_rss_mib"] = app_usage.peak_rss_mib
                 report["application"] = "own process"
                 report["load_generator_cpu_percent_of_one_core"] = round(100 * cpu / wall, 1)

@@ -66,3 +66,24 @@ async def test_a_cancelled_wait_does_not_break_the_round() -> None:
     await blocker
     assert await kept == 2
     assert cancelled.cancelled()
+
+
+async def test_a_busy_worker_gathers_jobs_without_being_woken() -> None:
+    """Jobs that arrive while the worker pauses between rounds run in its next round, and
+    nobody had to wake it: callers wake only an idle worker."""
+    resume = threading.Event()
+    paused = threading.Event()
+
+    def pause(seconds: float) -> None:
+        assert 0 < seconds <= 1.0
+        paused.set()
+        resume.wait()
+
+    worker = BatchWorker("test-batch-gather", gather_s=1.0, pause=pause)
+    assert await worker.run(lambda: "first") == "first"
+    await asyncio.to_thread(paused.wait)  # the worker is between rounds, not idle
+    rest = [worker.run(functools.partial(int, n)) for n in range(30)]
+    resume.set()
+    assert await asyncio.gather(*rest) == list(range(30))
+    assert worker.wakeups == 1  # only the very first job woke it
+    assert worker.rounds == 2
