@@ -21,6 +21,7 @@ from ari_app.call.services import CallServices
 from ari_app.call.voice import SayResult, Utterance
 from ari_app.config import ConfigHolder
 from ari_app.config.models import Config, Line
+from ari_app.media.frames import AudioFrame
 from ari_app.media.pacer import MediaTransport
 from ari_app.recorder import CallRecorder
 from ari_app.store import Store
@@ -38,7 +39,7 @@ class SilentVoice:
         """Nothing to close."""
 
     async def say(
-        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[bytes] | None = None
+        self, text: str, *, barge_in: bool = True, audio: AsyncIterator[AudioFrame] | None = None
     ) -> SayResult:
         """Done at once."""
         return SayResult(False, asyncio.get_running_loop().time())

@@ -25,7 +25,6 @@ class ScriptedCaller:
         self.call = call
         self.speak = speak
 
-
     async def wait_agent_done(self, quiet_ms: int = 1200, within: float = 60.0) -> bytes:
         """Wait until the agent has spoken and then been quiet for ``quiet_ms`` (as a person
         waits for a pause); return what the caller heard since the last call (and forget it)."""

@@ -23,7 +23,7 @@ def _sample(kind: type[CallEvent]) -> CallEvent:
         elif "float" in hint:
             values[field.name] = 0.5
         else:
-            values[field.name] = f"{field.name} é\n\"x\""
+            values[field.name] = f'{field.name} é\n"x"'
     return kind(**values)  # type: ignore[arg-type]
 
 
