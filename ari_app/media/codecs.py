@@ -55,25 +55,37 @@ def wire_format(name: str) -> WireFormat:
         raise ValueError(f"unknown audio format {name!r}; known: {', '.join(FORMATS)}") from None
 
 
-def ulaw_encode(pcm: bytes) -> bytes:
-    """Encode 16-bit little-endian PCM to G.711 mu-law, one byte per sample."""
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.int32)
+def _ulaw_encode_table() -> npt.NDArray[np.uint8]:
+    """The mu-law code of every 16-bit sample (G.711's segment formula), indexed by the
+    sample's bits as an unsigned number: one lookup per sample instead of ten array passes.
+    """
+    samples = np.arange(65536, dtype=np.uint16).view(np.int16).astype(np.int32)
     sign = np.where(samples < 0, 0x80, 0).astype(np.int32)
     magnitude = np.minimum(np.abs(samples), _CLIP) + _BIAS
     exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
     exponent = np.clip(exponent, 0, 7)
     mantissa = (magnitude >> (exponent + 3)) & 0x0F
     encoded: npt.NDArray[np.int32] = ~(sign | (exponent << 4) | mantissa) & 0xFF
-    return encoded.astype(np.uint8).tobytes()
+    return encoded.astype(np.uint8)
+
+
+_ULAW_ENCODE: Final = _ulaw_encode_table()
+
+
+def ulaw_encode(pcm: bytes) -> bytes:
+    """Encode 16-bit little-endian PCM to G.711 mu-law, one byte per sample."""
+    encoded: bytes = _ULAW_ENCODE[np.frombuffer(pcm, dtype="<u2")].tobytes()
+    return encoded
 
 
 def _ulaw_table() -> npt.NDArray[np.int16]:
+    """The 16-bit sample of every mu-law code."""
     codes = ~np.arange(256, dtype=np.int32) & 0xFF
     sign = codes & 0x80
     exponent = (codes >> 4) & 0x07
     mantissa = codes & 0x0F
     magnitude = (((mantissa << 3) + _BIAS) << exponent) - _BIAS
-    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
+    return np.where(sign != 0, -magnitude, magnitude).astype("<i2")
 
 
 _ULAW_DECODE: Final = _ulaw_table()
@@ -82,7 +94,7 @@ _ULAW_DECODE: Final = _ulaw_table()
 def ulaw_decode(data: bytes) -> bytes:
     """Decode G.711 mu-law bytes to 16-bit little-endian PCM."""
     codes = np.frombuffer(data, dtype=np.uint8)
-    return _ULAW_DECODE[codes].astype("<i2").tobytes()
+    return _ULAW_DECODE[codes].tobytes()
 
 
 def swap_bytes(pcm: bytes) -> bytes:

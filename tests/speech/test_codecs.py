@@ -106,3 +106,17 @@ def test_stream_resampler_has_no_seams_between_chunks() -> None:
     resampler = codecs.StreamResampler(8000, 16000)
     chunked = b"".join(resampler.process(pcm[at : at + 222]) for at in range(0, len(pcm), 222))
     assert chunked == whole
+
+
+def _reference_ulaw(sample: int) -> int:
+    """G.711 mu-law of one sample, the classic segment search (as in Sun's g711.c)."""
+    sign = 0x80 if sample < 0 else 0
+    magnitude = min(abs(sample), 32635) + 0x84
+    segment = next(s for s in range(8) if magnitude <= (0xFF << s) | 0xFF)
+    return ~(sign | (segment << 4) | ((magnitude >> (segment + 3)) & 0x0F)) & 0xFF
+
+
+def test_ulaw_encode_matches_the_reference_for_every_sample() -> None:
+    samples = np.arange(-32768, 32768, dtype="<i2")
+    encoded = codecs.ulaw_encode(samples.tobytes())
+    assert encoded == bytes(_reference_ulaw(int(s)) for s in samples)
