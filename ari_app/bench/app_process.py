@@ -225,7 +225,8 @@ def recognition_stats() -> list[dict[str, Any]]:
 def thread_cpu() -> dict[str, float]:
     """CPU seconds of this process's threads so far, by Python thread name (Linux).
 
-    Threads Python did not start (CTranslate2's, onnxruntime's) go by their kernel name;
+    Threads Python did not start (CTranslate2's compute threads, onnxruntime's) go by
+    ``native <kernel name>``;
     threads of one pool (``asyncio_3``, ``whisper-0``) are summed under the name's stem.
     """
     names = {t.native_id: t.name for t in threading.enumerate()}
@@ -237,7 +238,7 @@ def thread_cpu() -> dict[str, float]:
             comm = (task / "comm").read_text().strip()
         except OSError:  # the thread ended meanwhile
             continue
-        name = names.get(int(task.name), comm)
+        name = names.get(int(task.name)) or f"native {comm}"
         stem = name.rstrip("0123456789").rstrip("-_ ") or name
         out[stem] += (int(fields[11]) + int(fields[12])) / tick
     return {name: round(cpu, 2) for name, cpu in sorted(out.items(), key=lambda kv: -kv[1])}

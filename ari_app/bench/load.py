@@ -13,8 +13,7 @@ import resource
 import shutil
 import tempfile
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from ari_app.bench.probes import (
     long_spurt_drift,
     onset_frame,
 )
-from ari_app.bench.stats import percentile, rounded
+from ari_app.bench.report import Figures, stats_delta, summarise
 from ari_app.call.events import (
     AgentSaid,
     CallError,
@@ -87,24 +86,6 @@ LINE = "main"
 
 MOMENT = datetime(2026, 12, 1, 10, 30, tzinfo=ZoneInfo("America/New_York"))
 """A Tuesday morning: the sample line is open and the AI agent answers."""
-
-
-@dataclass(slots=True)
-class Figures:
-    """Everything measured during the load period."""
-
-    turn_ms: list[int] = field(default_factory=list)
-    greeting_ms: list[int] = field(default_factory=list)
-    barge_stop_ms: list[int] = field(default_factory=list)
-    barge_missed: int = 0
-    completed: int = 0
-    failed: int = 0
-    failures: list[str] = field(default_factory=list)
-    misheard: int = 0
-    turns_heard: int = 0
-    heard_texts: list[str] = field(default_factory=list)
-    recognised_ms: list[int] = field(default_factory=list)
-    """End of the caller's speech to the final text, per turn."""
 
 
 class Bench:
@@ -359,82 +340,6 @@ def prepare_config(args: argparse.Namespace, work: Path) -> tuple[Path, int]:
     return config, int(speech.get("end_silence_ms", 500))
 
 
-def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Recognition statistics of the measured run: ``after`` minus ``before`` (the warm-up)."""
-    out: dict[str, Any] = {}
-    for key, value in after.items():
-        was = before.get(key)
-        if isinstance(value, dict):
-            was = was or {}
-            out[key] = {k: v - was.get(k, 0) for k, v in value.items() if v - was.get(k, 0)}
-        else:
-            out[key] = round(value - (was or 0), 3)
-    return out
-
-
-def summarise(
-    bench: Bench, args: argparse.Namespace, wall_s: float, cpu_s: float
-) -> dict[str, Any]:
-    """The figures as one JSON-ready dict."""
-    f = bench.figures
-    probe = bench.probe
-    processing = [t - bench.end_silence_ms for t in f.turn_ms]
-    after_window = [t - bench.end_silence_ms for t in f.recognised_ms]
-    load1 = Path("/proc/loadavg").read_text(encoding="utf-8").split()[0]
-    return {
-        "calls": args.calls,
-        "duration_s": args.duration,
-        "engine": args.engine or "config",
-        "end_silence_ms": bench.end_silence_ms,
-        "turns": len(f.turn_ms),
-        "turns_not_answered": f.misheard,
-        "recognised": dict(Counter(f.heard_texts).most_common(12)),
-        "turn_latency_ms": {
-            "p50": rounded(percentile(f.turn_ms, 50)),
-            "p95": rounded(percentile(f.turn_ms, 95)),
-            "max": max(f.turn_ms) if f.turn_ms else None,
-        },
-        "processing_after_window_ms": {
-            "p50": rounded(percentile(processing, 50)),
-            "p95": rounded(percentile(processing, 95)),
-        },
-        "final_text_after_window_ms": {
-            "p50": rounded(percentile(after_window, 50)),
-            "p95": rounded(percentile(after_window, 95)),
-            "max": max(after_window) if after_window else None,
-        },
-        "greeting_latency_ms": {
-            "p50": rounded(percentile(f.greeting_ms, 50)),
-            "p95": rounded(percentile(f.greeting_ms, 95)),
-            "n": len(f.greeting_ms),
-        },
-        "pacing_drift_ms": {
-            "p95": rounded(percentile(probe.drifts_ms, 95), 1),
-            "max": rounded(max(probe.drifts_ms) if probe.drifts_ms else None, 1),
-            "spurt_end_max": rounded(
-                max(probe.spurt_end_drifts_ms) if probe.spurt_end_drifts_ms else None, 1
-            ),
-            "longest_spurt_s": rounded(
-                max(probe.spurt_lengths_s) if probe.spurt_lengths_s else None, 1
-            ),
-            "spurts": len(probe.spurt_lengths_s),
-        },
-        "barge_in_stop_ms": {
-            "p50": rounded(percentile(f.barge_stop_ms, 50)),
-            "p95": rounded(percentile(f.barge_stop_ms, 95)),
-            "max": max(f.barge_stop_ms) if f.barge_stop_ms else None,
-            "n": len(f.barge_stop_ms),
-            "missed": f.barge_missed,
-        },
-        "cpu_percent_of_one_core": round(100 * cpu_s / wall_s, 1) if wall_s else None,
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "calls_completed": f.completed,
-        "calls_failed": f.failed,
-        "failures": f.failures[:10],
-        "load_average_1min_at_end": float(load1),
-    }
-
-
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark described by ``args``; returns the report.
 
@@ -482,7 +387,14 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             if app is not None:
                 app_usage = await app.usage()
                 assert before is not None
-                report = summarise(bench, args, wall, app_usage.cpu_s - before.cpu_s)
+                report = summarise(
+                    bench.figures,
+                    bench.probe,
+                    end_silence,
+                    args,
+                    wall,
+                    app_usage.cpu_s - before.cpu_s,
+                )
                 report["app_thread_cpu_s"] = {
                     name: round(cpu - before.threads.get(name, 0.0), 2)
                     for name, cpu in app_usage.threads.items()
@@ -496,7 +408,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 report["application"] = "own process"
                 report["load_generator_cpu_percent_of_one_core"] = round(100 * cpu / wall, 1)
             else:
-                report = summarise(bench, args, wall, cpu)
+                report = summarise(bench.figures, bench.probe, end_silence, args, wall, cpu)
                 report["application"] = "in the load generator's process"
             drift = long_drift.result()
             report["long_spurt_drift_ms"] = {

@@ -109,6 +109,17 @@ def print_report(report: dict[str, Any]) -> None:
             f"  pacer drift over one {long['seconds']:g} s spurt under this load: at its end "
             f"{long['end']:g} ms, max {long['max_abs']:g} ms",
         )
+    for stats in report.get("recognition", []):
+        lines.insert(
+            -1,
+            f"  recognition: decodes queued {stats['queued']}, skipped {stats['skipped']}, "
+            f"speculation wasted {stats['wasted']}, batches by size {stats['batches']}, "
+            f"workers busy {stats['busy_s']:g} s",
+        )
+    threads = report.get("app_thread_cpu_s")
+    if threads:
+        cpu = ", ".join(f"{name} {seconds:g}" for name, seconds in threads.items())
+        lines.insert(-1, f"  application CPU seconds by thread: {cpu}")
     lines.extend(f"    failure: {text}" for text in report["failures"])
     print("\n".join(lines))
 
