@@ -81,7 +81,7 @@ def shipped_texts(config_dir: Path) -> list[str]:
     return sorted(texts)
 
 
-async def _synthesise(texts: Sequence[str], cache: Path) -> list[bytes]:
+async def synthesise(texts: Sequence[str], cache: Path) -> list[bytes]:
     synth = PiperSynthesizer(VoiceSettings(voice="piper", sample_rate=16000), cache)
     return [await synth.synthesize(text) for text in texts]
 
@@ -89,7 +89,7 @@ async def _synthesise(texts: Sequence[str], cache: Path) -> list[bytes]:
 def roundtrip_table(engine: WhisperEngine, config_dir: Path, cache: Path) -> None:
     """Piper -> 8 kHz mu-law -> Whisper: shipped texts, and caller questions +/- prompt."""
     texts = shipped_texts(config_dir)
-    audio = asyncio.run(_synthesise(texts, cache))
+    audio = asyncio.run(synthesise(texts, cache))
     engine.set_prompt(None)
     pairs = [
         (t, recognise_pcm(engine, telephone(a), 8000).text)
@@ -102,7 +102,7 @@ def roundtrip_table(engine: WhisperEngine, config_dir: Path, cache: Path) -> Non
         f"| every shipped spoken text (config/) | {score.wer:.1%} | {score.words} | {len(texts)} |"
     )
     questions = caller_questions()
-    spoken = [telephone(a) for a in asyncio.run(_synthesise(questions, cache))]
+    spoken = [telephone(a) for a in asyncio.run(synthesise(questions, cache))]
     for label, prompt in (
         ("caller questions, no prompt", None),
         ("caller questions, knowledge-base words as prompt", business_words([domain_corpus()])),
