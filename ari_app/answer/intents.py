@@ -211,6 +211,7 @@ _NO_WORDS = frozenset(
         "no",
         "nope",
         "nah",
+        "more",
         "not",
         "really",
         "thanks",

@@ -73,6 +73,8 @@ def test_cancellation_policy_is_a_question_not_a_handoff() -> None:
         ("yeah sure", IntentKind.YES),
         ("no thanks", IntentKind.NO),
         ("nope", IntentKind.NO),
+        ("no nothing more", IntentKind.NO),  # heard on a real call: was "not understood"
+        ("nothing more thanks", IntentKind.NO),
         ("no that's all thank you", IntentKind.GOODBYE),
         ("bye", IntentKind.GOODBYE),
         ("that's it, have a good day", IntentKind.GOODBYE),
