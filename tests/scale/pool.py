@@ -38,7 +38,10 @@ OUT_PASSWORD = "scale-outbound-secret"
 HTTP_PASSWORD = "scale-http-ari-secret"
 """HTTP ARI (ari.password_env) of the first fake: voicemail recordings' audio."""
 AGENTS = ("PJSIP/201", "PJSIP/202", "PJSIP/301")
-RING_S = 4
+RING_S = 10
+"""Each agent's ring time. The agents answer after 0.3 s; on a busy two-core machine
+(two pools of three workers and the rest of the suite) 4 s was once too short for every
+answer to reach its worker, and all six calls of a test went to voicemail."""
 START_TIMEOUT_S = 300.0
 """Three workers load their models at once on two shared cores: be generous."""
 
