@@ -75,3 +75,15 @@ class RecognizerEngine(Protocol):
 
     def open_stream(self, sample_rate: int) -> RecognizerStream:
         """Open a stream that accepts PCM at ``sample_rate`` Hertz (8000 or 16000)."""
+
+
+@runtime_checkable
+class BandAwareEngine(Protocol):
+    """An engine that must know whether callers are telephone-band (pocketsphinx does:
+    it fills the empty band of 8 kHz audio); others need not say."""
+
+    detect_band: bool
+    """Whether 16 kHz streams find out for themselves when told nothing."""
+
+    def open_stream(self, sample_rate: int, *, narrowband: bool | None = None) -> RecognizerStream:
+        """A stream for ``sample_rate`` audio; ``narrowband`` None: decide by rate (or detect)."""

@@ -13,8 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Final
 
-from ari_app.asr.base import RecognizerEngine, RecognizerStream
-from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
+from ari_app.asr.base import BandAwareEngine, RecognizerEngine, RecognizerStream
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.call.media_path import PCM_RATE
 from ari_app.call.voice import SpeechChunks
@@ -44,7 +43,7 @@ class SpeechKit:
         self.tts_cache_dir = tts_cache_dir
         self.narrowband = narrowband
         """True: callers are telephone-band; False: wideband; None: each stream finds out."""
-        if isinstance(engine, PocketsphinxEngine) and narrowband is None:
+        if isinstance(engine, BandAwareEngine) and narrowband is None:
             engine.detect_band = True
         self._synthesizers: dict[tuple[str, int], SentenceSynthesizer] = {}
         self._broken: set[str] = set()
@@ -136,6 +135,6 @@ class _BandOpener:
 
     def open_stream(self, sample_rate: int) -> RecognizerStream:
         engine = self.kit.engine
-        if isinstance(engine, PocketsphinxEngine):
+        if isinstance(engine, BandAwareEngine):
             return engine.open_stream(sample_rate, narrowband=self.kit.narrowband)
         return engine.open_stream(sample_rate)

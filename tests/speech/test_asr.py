@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ari_app.asr.audio import read_wav_at, write_wav
-from ari_app.asr.base import AsrError, Recognition, RecognizerStream
+from ari_app.asr.base import AsrError, BandAwareEngine, Recognition, RecognizerStream
 from ari_app.asr.domain import (
     DomainModel,
     build_domain_model,
@@ -25,6 +25,7 @@ from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.asr.text import normalise
 from ari_app.asr.wer import corpus_wer
+from ari_app.asr.whisper_engine import WhisperEngine
 from ari_app.cli import main
 from ari_app.media.codecs import resample
 from ari_app.media.frames import AudioFrame
@@ -351,3 +352,12 @@ async def test_16k_streams_detect_narrowband_audio(
     plain.close()
     assert up_wer <= 0.25
     assert wide_wer <= 0.25
+
+
+def test_only_pocketsphinx_is_told_the_callers_band(
+    general_engine: PocketsphinxEngine, whisper_engine: WhisperEngine
+) -> None:
+    """The call layer asks for a capability, not an engine class: pocketsphinx needs the
+    callers' band (it fills the empty band of telephone audio), Whisper does not."""
+    assert isinstance(general_engine, BandAwareEngine)
+    assert not isinstance(whisper_engine, BandAwareEngine)
