@@ -39,9 +39,10 @@ HTTP_PASSWORD = "scale-http-ari-secret"
 """HTTP ARI (ari.password_env) of the first fake: voicemail recordings' audio."""
 AGENTS = ("PJSIP/201", "PJSIP/202", "PJSIP/301")
 RING_S = 10
-"""Each agent's ring time. The agents answer after 0.3 s; on a busy two-core machine
-(two pools of three workers and the rest of the suite) 4 s was once too short for every
-answer to reach its worker, and all six calls of a test went to voicemail."""
+"""Each agent's ring time (the agents answer after 0.3 s): room for a busy two-core
+machine, where the full suite once sent every call of both pool tests to voicemail."""
+POLL_S = 0.1
+"""How often :meth:`Pool.wait` reads the stores."""
 START_TIMEOUT_S = 300.0
 """Three workers load their models at once on two shared cores: be generous."""
 
@@ -387,8 +388,17 @@ class Pool:
             await fake.stop()
 
     async def wait(self, predicate: Any, within: float) -> None:
-        """Wait until ``predicate()`` holds, on the first fake's clock (20 ms ticks)."""
-        await self.fakes[0].wait_until(predicate, within)
+        """Wait until ``predicate()`` holds, asking it every :data:`POLL_S` seconds.
+
+        The predicates read the workers' stores (SQLite files, PostgreSQL), which other
+        processes write: there is no event to wait for, so they are polled. Asked on every
+        20 ms tick of the fakes' clock, as before, six callers' predicates opened dozens of
+        connections a second (each a forked PostgreSQL backend) on the loop that also runs
+        the fake Asterisks; on a busy machine their agents then answered too late.
+        """
+        async with asyncio.timeout(within):
+            while not predicate():  # noqa: ASYNC110 - other processes' stores: no event
+                await asyncio.sleep(POLL_S)
 
     def owner(self, call_id: str) -> Worker | None:
         """The worker whose store has a record of ``call_id``."""
