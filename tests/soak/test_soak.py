@@ -16,7 +16,7 @@ from ari_app.simulation import Simulation
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 MEMORY_BOUND_MIB = 40.0
-"""Growth allowed for 25 calls after warm-up (allocator slack and caches, not a leak)."""
+"""Growth allowed for 25 calls in the second round (allocator slack, not a leak)."""
 
 
 async def test_twenty_in_a_row_and_five_at_once_leave_nothing_behind(tmp_path: Path) -> None:
@@ -28,11 +28,16 @@ async def test_twenty_in_a_row_and_five_at_once_leave_nothing_behind(tmp_path: P
         voicemail_dir=tmp_path / "voicemail",
     ) as sim:
         sim.moment = MOMENT
-        before, after, failed = await soak(sim, in_row=20, at_once=5)
+        # The first round also absorbs what this process allocates once (in the suite it
+        # shares an xdist worker with other tests' models: once 45 MiB there, 2 MiB alone);
+        # a leak grows again in the second.
+        first_before, first_after, failed = await soak(sim, in_row=20, at_once=5)
+        before, after, failed_again = await soak(sim, in_row=20, at_once=5)
         calls = sim.runtime.supervisor.calls_started if sim.runtime else 0
 
-    assert failed == 0
-    assert calls >= 2 + 5 + 20 + 5
+    assert failed == failed_again == 0
+    assert first_after.sessions == first_after.fake_channels == 0, (first_before, first_after)
+    assert calls >= 2 * (2 + 5 + 20 + 5)
     assert after.sessions == 0
     assert after.fake_channels == 0
     assert after.fake_bridges == 0
