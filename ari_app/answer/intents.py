@@ -121,6 +121,9 @@ _TRANSFER = (
     ("speak", "with", "someone"),
 )
 _NEGATIONS = frozenset({"dont", "not", "never", "without", "no", "nobody"})
+_NOT_A_PERSON = frozenset({"you", "yourself", "me", "myself", "it", "this", "that", "about"})
+"""After "speak to" / "talk with": words that do not name someone to be put through to
+(the AI agent itself, the caller, a topic)."""
 
 _GOODBYE_SEQUENCES = (
     ("bye",),
@@ -345,6 +348,16 @@ class IntentDetector:
             if _contains(seq, pattern):
                 return not _negated(seq, seq.index(pattern[0]))
         for i, word in enumerate(seq):
+            if (
+                word in _TALK
+                and seq[i + 1 : i + 2] in (["to"], ["with"])
+                and seq[i + 2 : i + 3]
+                and seq[i + 2] not in _NOT_A_PERSON
+                and not _negated(seq, i)
+            ):
+                # "I'd like to speak with a ..." asks for someone, even when the name or
+                # role after it is misheard ("a person please" -> "a perfect lean").
+                return True
             if word in _WHO_FIRST and not _negated(seq, i):
                 ahead = seq[i + 1 : i + 6]
                 if any(w in _TALK for w in ahead):

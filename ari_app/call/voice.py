@@ -13,6 +13,8 @@ end-of-turn silence is over.
 
 If the caller's audio stops arriving (no RTP during silence), the pump advances the
 endpointer with silence by the loop clock, so a silent caller still reaches "no input".
+That assumed silence is never handed to the recogniser: when the audio was only late (our
+loop stalled, the network held it), it arrives next and must join the words before it.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ class Voice:
             except TimeoutError:
                 now = loop.time()
                 for _ in range(int((now - last) * 1000) // FRAME_MS):
-                    self._frame(silence, is_speech=False, now=now)
+                    self._frame(silence, is_speech=False, now=now, heard=False)
                 last = now
                 continue
             last = loop.time()
@@ -158,12 +160,17 @@ class Voice:
                 self.frames_heard += 1
                 self._frame(frame, is_speech, last)
 
-    def _frame(self, frame: AudioFrame, is_speech: bool, now: float) -> None:
+    def _frame(self, frame: AudioFrame, is_speech: bool, now: float, *, heard: bool = True) -> None:
+        """One 20 ms frame for the endpointer; ``heard=False``: silence assumed by the clock
+        while no audio arrives, which moves the turn on but is never recognised (the audio
+        may only be late, and would then reach the recogniser after a pause never made)."""
         position = self.endpointer.position_ms
-        self._recent.append((position, frame))
+        if heard:
+            self._recent.append((position, frame))
         events = self.endpointer.process(is_speech, FRAME_MS)
         if self._forwarding:
-            self._utterance.put_nowait(frame)
+            if heard:
+                self._utterance.put_nowait(frame)
             self._speculation(is_speech)
         for event in events:
             if event is EndpointEvent.SPEECH_START:

@@ -26,6 +26,9 @@ DETECTOR = IntentDetector(
         "get me a human",
         "I'd like to talk to Maya",
         "customer service please",
+        "can I speak to Doctor Lee",
+        "I would like to speak with a perfect lean",  # "a person please", misheard
+        "could I talk with the billing lady",
     ],
 )
 def test_person_requests(text: str) -> None:
@@ -40,6 +43,9 @@ def test_person_requests(text: str) -> None:
         "how do I get to the office",
         "do you take cigna",
         "what time do you open",
+        "can I talk to you about my bill",
+        "I want to speak about a refund of my deposit",
+        "I don't want to speak to a machine",
     ],
 )
 def test_not_person_requests(text: str) -> None:

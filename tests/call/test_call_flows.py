@@ -28,9 +28,13 @@ pytestmark = [
 ]
 CLOSED = datetime(2026, 12, 1, 23, 30, tzinfo=ZoneInfo("America/New_York"))
 
-PERSON = "i would like to speak with a person please"
-"""Said by the simulated (espeak-ng) caller; Whisper hears espeak's "operator" as "a for
-regular", so the request is a sentence a caller would say in full."""
+PERSON = "can i talk to a real person"
+"""Said by the simulated (espeak-ng) caller. Whisper tiny.en hears espeak's words over
+μ-law differently as the utterance starts a few milliseconds earlier or later (which the
+VAD's 20 ms frames decide): of twenty such offsets, "i would like to speak with a person
+please" came back as "... a perfect lean" or "... a certain clean" in eight (a failure on a
+busy CI machine), this sentence right in all twenty; "operator" is heard as "a for
+regular"."""
 MESSAGE = "this is a test message please call me back"
 
 

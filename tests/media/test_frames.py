@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ari_app.asr.base import Recognition
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.call.tones import ringback
 from ari_app.call.voice import Voice
@@ -20,6 +19,7 @@ from ari_app.media.rtp import RtpPacket
 from ari_app.media.rtp_transport import RtpTransport
 from ari_app.media.silero_vad import SileroVad, worker
 from ari_app.media.vad import FrameSplitter, VoiceActivityDetector
+from tests.media.recording_stream import RecordingStream
 
 
 def test_samples_and_duration_follow_rate_and_channels() -> None:
@@ -100,30 +100,11 @@ async def test_silero_refuses_frames_at_another_rate_before_the_model_sees_any()
     assert worker().jobs_done == jobs + 1
 
 
-class _Stream:
-    """A recognition stream that records what it was fed."""
-
-    sample_rate = 16000
-
-    def __init__(self) -> None:
-        self.fed: list[bytes] = []
-
-    def accept(self, pcm: bytes) -> Recognition | None:
-        self.fed.append(pcm)
-        return None
-
-    def finish(self) -> Recognition:
-        return Recognition("", True, 1.0, 0.0)
-
-    def close(self) -> None:
-        pass
-
-
 async def test_the_recogniser_refuses_frames_at_another_rate() -> None:
-    stream = _Stream()
+    stream = RecordingStream()
 
     class Opener:
-        def open_stream(self, sample_rate: int) -> _Stream:
+        def open_stream(self, sample_rate: int) -> RecordingStream:
             return stream
 
     async with await AsyncRecognizer.open(Opener(), 16000) as rec:
