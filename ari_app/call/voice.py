@@ -30,13 +30,15 @@ from ari_app.asr.base import Recognition
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.media.endpointer import Endpointer, EndpointerSettings, EndpointEvent
 from ari_app.media.frames import AudioFrame
+from ari_app.media.onset import MAX_BACK_FRAMES, level_db, onset_index
 from ari_app.media.pacer import MediaTransport
 from ari_app.media.vad import FrameSplitter, make_vad
 
 _LOGGER = logging.getLogger(__name__)
 FRAME_MS = 20
 PREROLL_MS = 300
-"""Audio kept from before the detected start of speech, so first syllables are not lost."""
+"""Audio kept from before the start of speech (the detected start, moved back to where the
+sound leading into it began), so first syllables are not lost."""
 FEED_FRAMES = 5
 """Frames handed to the recogniser thread at a time (100 ms)."""
 STALL_S = 0.1
@@ -102,7 +104,7 @@ class Voice:
         self._speculated = False
         self._splitter = FrameSplitter(self.vad.frame_bytes)
         self._recent: collections.deque[tuple[int, AudioFrame]] = collections.deque(
-            maxlen=(PREROLL_MS + 1000) // FRAME_MS
+            maxlen=(PREROLL_MS + MAX_BACK_FRAMES * FRAME_MS + 1000) // FRAME_MS
         )
         self._utterance: asyncio.Queue[object] = asyncio.Queue()
         self._forwarding = False
@@ -174,7 +176,11 @@ class Voice:
             self._speculation(is_speech)
         for event in events:
             if event is EndpointEvent.SPEECH_START:
-                start = (self.endpointer.speech_start_ms or position) - PREROLL_MS
+                detected = self.endpointer.speech_start_ms or position
+                # Not over our own prompt: there the sound before the caller's words may be
+                # its echo on their line.
+                onset = detected if self.endpointer.playing else self._onset_ms(detected)
+                start = onset - PREROLL_MS
                 self._forwarding = True
                 for at, old in self._recent:
                     if at >= start:
@@ -190,6 +196,16 @@ class Voice:
                 self._utterance.put_nowait(_END)
             elif event is EndpointEvent.NO_INPUT:
                 self._utterance.put_nowait(None)
+
+    def _onset_ms(self, detected_ms: int) -> int:
+        """Where the sound leading into the VAD's detected start began (the VAD can be
+        hundreds of ms late on a first quiet word; see :mod:`ari_app.media.onset`)."""
+        recent = list(self._recent)
+        detected = next((i for i, (at, _) in enumerate(recent) if at >= detected_ms), None)
+        if detected is None:
+            return detected_ms
+        levels = [level_db(frame.pcm) for _, frame in recent]
+        return min(detected_ms, recent[onset_index(levels, detected)][0])
 
     def _speculation(self, is_speech: bool) -> None:
         """Ask for a speculative decode at the pause, and to drop it if speech resumes."""
