@@ -351,7 +351,7 @@ class IntentDetector:
             if (
                 word in _TALK
                 and seq[i + 1 : i + 2] in (["to"], ["with"])
-                and seq[i + 2 : i + 3]
+                and i + 2 < len(seq)
                 and seq[i + 2] not in _NOT_A_PERSON
                 and not _negated(seq, i)
             ):

@@ -23,13 +23,17 @@ MAX_BACK_FRAMES = 50
 """How far back (1 s at 20 ms) before the detected start the onset is looked for."""
 
 
+def rms_db(rms: float) -> float:
+    """An RMS in 16-bit sample units as dB (0 dB at or below one unit: digital silence)."""
+    return 20 * math.log10(max(rms, 1.0))
+
+
 def level_db(pcm: bytes) -> float:
     """The RMS level of 16-bit little-endian PCM in dB (0 dB for digital silence)."""
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
     if not len(samples):
         return 0.0
-    rms = float(np.sqrt(np.mean(samples * samples)))
-    return 20 * math.log10(max(rms, 1.0))
+    return rms_db(float(np.sqrt(np.mean(samples * samples))))
 
 
 def onset_index(levels_db: Sequence[float], detected: int) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ import soxr
 
 from ari_app.media.batch_worker import BatchWorker, batch_worker
 from ari_app.media.frames import AudioFrame, pcm_of
+from ari_app.media.onset import rms_db
 
 MODEL_RATE: Final = 16000
 WINDOW: Final = 512
@@ -115,7 +115,7 @@ class SileroVad:
 
     def _step(self, window: npt.NDArray[np.float32]) -> float:
         rms = float(np.sqrt(np.mean(window**2))) * 32768
-        level = 20 * math.log10(max(rms, 1.0))
+        level = rms_db(rms)
         # The background level: follows quieter windows at once, louder ones slowly.
         if self._floor_db is None or level < self._floor_db:
             self._floor_db = level
