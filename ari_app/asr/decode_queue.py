@@ -1,7 +1,9 @@
 """The queue of decodes waiting for a recogniser's workers, taken in batches.
 
-A worker that comes free takes the most urgent job and every other job waiting, up to a
-number of pieces of audio, so that one batched model call serves them all. A caller whose
+A worker that comes free takes the most urgent job and the other jobs waiting, up to a
+number of pieces of audio, so that one batched model call serves them all; when other
+workers are free as well it takes only its share, so a burst is spread over them instead of
+waiting for one batch. A caller whose
 turn has ended (:data:`FINAL`) goes first, then decodes started early in case the caller
 has finished (:data:`SPECULATIVE`), then work nobody waits on (:data:`BULK`, voicemail
 transcripts); within a priority, first come first served. Cancelled jobs are dropped when
@@ -13,6 +15,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import itertools
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -58,6 +61,15 @@ class DecodeJob(Generic[P, R]):
     future: concurrent.futures.Future[list[R]] = field(compare=False)
 
 
+def batch_share(waiting: int, others_free: int, max_pieces: int) -> int:
+    """How many pieces a worker takes of ``waiting`` when ``others_free`` workers wait too.
+
+    An even share (rounded up), never more than ``max_pieces`` nor less than one: three
+    decodes and one other free worker make batches of two and one, decoded side by side.
+    """
+    return max(1, min(max_pieces, math.ceil(waiting / (others_free + 1))))
+
+
 class DecodeQueue(Generic[P, R]):
     """Thread-safe priority queue of :class:`DecodeJob` handed out in batches."""
 
@@ -72,6 +84,8 @@ class DecodeQueue(Generic[P, R]):
         self._batches: collections.Counter[int] = collections.Counter()
         self._skipped = self._wasted = 0
         self._busy_s = 0.0
+        self._idle = 0
+        """Takers blocked waiting for a job."""
 
     def put(self, pieces: list[P], *, priority: int = FINAL) -> concurrent.futures.Future[list[R]]:
         """Queue ``pieces``; the future gets their results in order (or the decode's error)."""
@@ -95,12 +109,18 @@ class DecodeQueue(Generic[P, R]):
         Returns the jobs still wanted (cancelled ones dropped, the rest marked running; may
         be empty), or None once :meth:`close` was called and nothing more is queued.
         """
+        with self._lock:
+            self._idle += 1
         first = self._queue.get()
+        with self._lock:
+            self._idle -= 1
+            others_free = self._idle
         if first.priority == _CLOSE:
             return None
         jobs = [first]
         size = len(first.pieces)
-        while size < max_pieces:
+        limit = batch_share(len(first.pieces) + self._queue.qsize(), others_free, max_pieces)
+        while size < limit:
             try:
                 more = self._queue.get_nowait()
             except queue.Empty:

@@ -24,7 +24,7 @@ def get_engine(
     vosk_model: Path | None = None,
     domain: DomainModel | None = None,
     whisper_model: Path | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     threads: int | None = None,
     prompt: str | None = None,
     language: str = "en",

@@ -14,24 +14,27 @@ Whisper gives no partial results: a stream collects its audio and decodes at
 a short pause); if the caller goes on, :meth:`WhisperStream.discard` throws it away, and if
 not, ``finish`` returns it, usually already done when the end-of-turn window closes.
 
-One model per process is shared by all calls. Decodes queue for a small pool of worker
-threads (``workers``), each using ``threads`` CPU threads, so twenty calls on two cores do
-not oversubscribe the CPU. A worker takes every decode waiting when it comes free (up to
-``max_batch`` pieces) and runs them as one batch: under load a batch costs about a third
-less CPU per utterance than one decode at a time, and nobody waits for a queue to drain
-one by one. A caller whose turn has ended goes first, then early (speculative) decodes,
-then voicemail transcripts. Nothing here touches the network (``HF_HUB_OFFLINE``).
+One model per process is shared by all calls. Decodes queue for a pool of worker threads
+(``workers``, by default one per core), each decode using ``threads`` CPU threads (by
+default one, at a lowered priority so that the calls' audio always goes first). A worker
+that comes free takes the decodes waiting (up to ``max_batch`` pieces, its share when other
+workers are free too) and runs them as one batch: under load a batch costs less CPU per
+utterance than one decode at a time. A caller whose turn has ended goes first, then early
+(speculative) decodes, then voicemail transcripts. Nothing here touches the network
+(``HF_HUB_OFFLINE``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import math
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -64,12 +67,49 @@ _MAX_PROMPT_TOKENS: Final = 200
 _NO_SPEECH: Final = 0.6
 """Above this no-speech probability with a low average log-probability: nothing said."""
 _LOW_LOGPROB: Final = -1.0
+MAX_DEFAULT_WORKERS: Final = 4
+DECODE_NICE: Final = 10
+"""How far the decoding threads' priority is lowered when each decode has one thread: the
+calls' audio (event loop, VAD) always goes first, and Whisper takes the CPU left over. On
+two cores at twenty calls this kept the outbound audio's pacing within 16 ms and the
+recogniser's p95 latency lower, not higher (BENCHMARKS.md)."""
 _Samples = npt.NDArray[np.float32]
 
 
+def default_workers() -> int:
+    """Decodes at once when the config does not say: one per core, at most four."""
+    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+
+
 def default_threads() -> int:
-    """CPU threads per decode when the config does not say: two where there are two cores."""
-    return max(1, min(2, os.cpu_count() or 1))
+    """CPU threads per decode when the config does not say: one (see :data:`DECODE_NICE`)."""
+    return 1
+
+
+def _load_below_calls(load: Callable[[], Any], nice: int) -> Any:
+    """``load()`` in a thread whose priority is lowered by ``nice``.
+
+    CTranslate2 starts its decoding threads while the model loads, and a Linux thread takes
+    the priority of the thread that starts it: so the decoding threads run below the calls.
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+            except (OSError, AttributeError) as exc:  # not Linux, or not permitted
+                log.info("whisper decodes at the calls' priority: %s", exc)
+            box["model"] = load()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="whisper-load")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["model"]
 
 
 def default_model_dir() -> Path:
@@ -93,6 +133,8 @@ class Decoded:
     """Whisper's text as written (case, punctuation, digits)."""
     avg_logprob: float
     no_speech_prob: float
+    """Whisper's probability that nothing was said; worked out only for a doubtful text
+    (``avg_logprob`` below -1), 0 otherwise."""
 
 
 class WhisperEngine:
@@ -106,18 +148,19 @@ class WhisperEngine:
         *,
         language: str = "en",
         threads: int | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         compute_type: str = "int8",
         prompt: str | None = None,
         max_batch: int = 8,
     ) -> None:
         """Load the model in ``model_dir`` (default: the packaged tiny.en); blocking.
 
-        ``threads`` is CTranslate2's intra-op thread count per decode (None: up to two, see
-        :func:`default_threads`), ``workers`` how many batches run at once (the rest wait
-        in a queue), ``max_batch`` how many pieces of audio one batch takes. ``language`` is used by
-        multilingual models (English-only models ignore it). ``prompt`` is text the
-        decoder sees as preceding speech (words of the business; see :meth:`set_prompt`).
+        ``threads`` is CTranslate2's intra-op thread count per decode (None: one, see
+        :func:`default_threads`), ``workers`` how many batches run at once (None: one per
+        core, see :func:`default_workers`; the rest wait in a queue), ``max_batch`` how many
+        pieces of audio one batch takes. ``language`` is used by multilingual models
+        (English-only models ignore it). ``prompt`` is text the decoder sees as preceding
+        speech (words of the business; see :meth:`set_prompt`).
         """
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
@@ -132,6 +175,7 @@ class WhisperEngine:
         if not (self.model_dir / "model.bin").is_file():
             raise AsrError(f"{self.model_dir} is not a CTranslate2 Whisper model (no model.bin)")
         threads = default_threads() if threads is None else threads
+        workers = default_workers() if workers is None else workers
         if threads < 1 or workers < 1 or max_batch < 1:
             raise AsrError(
                 "whisper threads, workers and max_batch must be >= 1, "
@@ -139,13 +183,17 @@ class WhisperEngine:
             )
         self._ct2 = ctranslate2
         try:
-            self._model = ctranslate2.models.Whisper(
+            load = functools.partial(
+                ctranslate2.models.Whisper,
                 str(self.model_dir),
                 device="cpu",
                 compute_type=compute_type,
                 intra_threads=threads,
                 inter_threads=workers,
             )
+            # One thread per decode has no partner to wait for, so it can run below the
+            # calls; a decode of several threads would spin while one of them is preempted.
+            self._model = _load_below_calls(load, DECODE_NICE) if threads == 1 else load()
             tokenizer_file = self.model_dir / "tokenizer.json"
             hf_tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
         except (RuntimeError, ValueError, OSError) as exc:
@@ -291,17 +339,31 @@ class WhisperEngine:
                 suppress_tokens=self._suppress,
                 suppress_blank=True,
                 return_scores=True,
-                return_no_speech_prob=True,
             )
+            decoded = [self._decoded(result) for result in results]
+            if any(d.avg_logprob < _LOW_LOGPROB for d in decoded):
+                # Only a doubtful text can be dropped as "nothing said", so only then is the
+                # no-speech probability worth its extra decoder pass (about 12 ms).
+                first = self._model.generate(
+                    encoded,
+                    [prompt] * len(pieces),
+                    beam_size=1,
+                    max_length=len(prompt) + 1,
+                    return_no_speech_prob=True,
+                )
+                decoded = [
+                    replace(d, no_speech_prob=float(f.no_speech_prob))
+                    for d, f in zip(decoded, first, strict=True)
+                ]
         except (RuntimeError, ValueError) as exc:
             raise AsrError(f"whisper could not decode: {exc}") from exc
-        return [self._decoded(result) for result in results]
+        return decoded
 
     def _decoded(self, result: Any) -> Decoded:
         ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         text = str(self._tokenizer.decode(ids)).strip()
         score = float(result.scores[0]) if result.scores else 0.0
-        return Decoded(text, score, float(result.no_speech_prob))
+        return Decoded(text, score, 0.0)
 
     def close(self) -> None:
         """Stop the worker threads once the decodes already queued are done."""

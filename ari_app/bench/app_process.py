@@ -40,6 +40,7 @@ from ari_app.bench.probes import long_spurt_drift
 from ari_app.call import events as call_events
 from ari_app.call.events import CallEvent
 from ari_app.config import ConfigHolder
+from ari_app.heap import freeze_startup_heap
 from ari_app.simulation import Simulation
 
 log = logging.getLogger(__name__)
@@ -273,6 +274,7 @@ async def _child() -> None:
         now=(lambda: moment) if moment else (lambda: datetime.now().astimezone()),
         listeners=[lambda event: send("E " + event_line(event))],
     )
+    freeze_startup_heap()
     listener = runtime.listener
     await asyncio.wait_for(listener.connected.wait(), 30)
     send("READY")

@@ -100,8 +100,13 @@ class Bench:
         self.recording = False
         self.stages: dict[str, str] = {}
         """What each call's caller is doing (named in failures)."""
+        # Steady renditions: the same words sound the same in every run, so the figures do
+        # not hang on one random rendition (one of "do you see children" was heard as
+        # "B.C. children" even offline).
         self.caller_voice = PiperSynthesizer(
-            VoiceSettings(voice="piper", rate_wpm=170, sample_rate=RATE), sim.cache_dir / "tts"
+            VoiceSettings(voice="piper", rate_wpm=170, sample_rate=RATE),
+            sim.cache_dir / "tts",
+            steady=True,
         )
 
     def on_event(self, event: CallEvent) -> None:

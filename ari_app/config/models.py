@@ -212,11 +212,11 @@ class SpeechSettings(Model):
     """Give Whisper the knowledge base's names (insurers, streets) as its prompt. Measured
     on tiny.en it made things worse (repeated phrases, see BENCHMARKS.md); may suit larger
     models."""
-    asr_workers: Annotated[int, Field(ge=1, le=16)] = 1
-    """Whisper batches running at once (others queue and join the next batch); one suits
-    two cores."""
+    asr_workers: Annotated[int, Field(ge=1, le=16)] | None = None
+    """Whisper batches running at once (others queue and join the next batch); default: one
+    per core, at most four."""
     asr_threads: Annotated[int, Field(ge=1, le=16)] | None = None
-    """CPU threads per Whisper batch (default: two, or one on a one-core machine). Keep
+    """CPU threads per Whisper batch (default: one, run below the calls' priority). Keep
     ``asr_workers`` x ``asr_threads`` at most the number of cores."""
     vad: Literal["silero", "webrtc"] = "silero"
     """Voice activity detector for speech start/end and barge-in: ``silero`` (robust to

@@ -90,8 +90,14 @@ def load_voice(path: Path) -> Any:
     return voice
 
 
-def synthesize_blocking(text: str, settings: VoiceSettings, path: Path) -> bytes:
-    """``text`` spoken by the Piper voice in ``path`` as PCM (run on the Piper thread only)."""
+def synthesize_blocking(
+    text: str, settings: VoiceSettings, path: Path, *, steady: bool = False
+) -> bytes:
+    """``text`` spoken by the Piper voice in ``path`` as PCM (run on the Piper thread only).
+
+    Piper varies each rendition at random (its noise scales); ``steady`` turns that off, so
+    the same text always gives the same audio (a benchmark's callers, to be reproducible).
+    """
     if not any(ch.isalnum() for ch in text):
         return b""
     from piper import SynthesisConfig  # noqa: PLC0415
@@ -99,6 +105,9 @@ def synthesize_blocking(text: str, settings: VoiceSettings, path: Path) -> bytes
     voice = load_voice(path)
     scale = float(getattr(voice.config, "length_scale", 1.0) or 1.0)
     config = SynthesisConfig(length_scale=scale * NATURAL_WPM / settings.rate_wpm)
+    if steady:
+        config.noise_scale = 0.0
+        config.noise_w_scale = 0.0
     pieces: list[bytes] = []
     rate = 0
     try:
@@ -126,19 +135,30 @@ def loaded(path: Path) -> bool:
 class PiperSynthesizer(SentenceSynthesizer):
     """A Piper :class:`~ari_app.tts.base.Synthesizer`; ``settings.voice`` is ``piper`` or a path."""
 
-    def __init__(self, settings: VoiceSettings | None = None, cache_dir: Path | None = None):
-        """Speak ``settings.voice`` (default: the packaged voice); cache under ``cache_dir``."""
+    def __init__(
+        self,
+        settings: VoiceSettings | None = None,
+        cache_dir: Path | None = None,
+        *,
+        steady: bool = False,
+    ):
+        """Speak ``settings.voice`` (default: the packaged voice); cache under ``cache_dir``.
+
+        ``steady``: the same text always sounds the same (no random variation; see
+        :func:`synthesize_blocking`).
+        """
         settings = settings or VoiceSettings(voice=PIPER)
         if not is_piper_voice(settings.voice):
             raise TtsError(f"{settings.voice!r} is not a Piper voice (piper or a .onnx file)")
         self.model = model_path(settings.voice)
         size = self.model.stat().st_size if self.model.exists() else 0
-        self.name = f"piper:{self.model.name}:{size}"
+        self.steady = steady
+        self.name = f"piper:{self.model.name}:{size}" + (":steady" if steady else "")
         super().__init__(settings, cache_dir)
 
     def make(self, text: str) -> bytes:
         """Blocking: one sentence from Piper (on the Piper thread)."""
-        return synthesize_blocking(text, self.settings, self.model)
+        return synthesize_blocking(text, self.settings, self.model, steady=self.steady)
 
     def executor(self) -> concurrent.futures.Executor:
         """The process's single Piper thread."""

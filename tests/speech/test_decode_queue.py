@@ -6,7 +6,14 @@ import threading
 
 import pytest
 
-from ari_app.asr.decode_queue import BULK, FINAL, SPECULATIVE, DecodeJob, DecodeQueue
+from ari_app.asr.decode_queue import (
+    BULK,
+    FINAL,
+    SPECULATIVE,
+    DecodeJob,
+    DecodeQueue,
+    batch_share,
+)
 
 
 def queue() -> DecodeQueue[str, str]:
@@ -87,3 +94,19 @@ def test_a_worker_blocks_until_a_job_comes() -> None:
     q.put(["x"])
     worker.join(timeout=10)
     assert taken == [[["x"]]]
+
+
+@pytest.mark.parametrize(
+    ("waiting", "others_free", "max_pieces", "share"),
+    [
+        (6, 0, 8, 6),  # nobody else free: everything waiting, as one batch
+        (6, 1, 8, 3),  # a burst shared with the other free worker
+        (3, 1, 8, 2),  # ... rounded up: two here, one there
+        (1, 3, 8, 1),  # never less than one
+        (20, 1, 8, 8),  # never more than a batch
+    ],
+)
+def test_a_burst_is_shared_by_the_free_workers(
+    waiting: int, others_free: int, max_pieces: int, share: int
+) -> None:
+    assert batch_share(waiting, others_free, max_pieces) == share

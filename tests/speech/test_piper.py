@@ -74,3 +74,14 @@ async def test_a_broken_piper_voice_falls_back_to_espeak(
     kit.load_voices(["piper", "en-us"])
     assert isinstance(kit.synthesizer("piper", 165), PiperSynthesizer)
     assert isinstance(kit.synthesizer("en-us", 165), EspeakSynthesizer)
+
+
+async def test_a_steady_voice_says_the_same_words_the_same_way(tmp_path: Path) -> None:
+    settings = VoiceSettings(voice="piper", sample_rate=16000)
+    steady = PiperSynthesizer(settings, tmp_path, steady=True)
+    lively = PiperSynthesizer(settings, tmp_path)
+    assert steady.name != lively.name  # never served each other's cached audio
+    first = steady.make("Do you see children?")
+    assert steady.make("Do you see children?") == first
+    assert lively.make("Do you see children?") != lively.make("Do you see children?")
+    assert rms(first) > 500

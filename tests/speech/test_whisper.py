@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import threading
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +22,7 @@ from ari_app.asr.offline import recognise_pcm
 from ari_app.asr.streaming import AsyncRecognizer
 from ari_app.asr.text import normalise
 from ari_app.asr.wer import corpus_wer
-from ari_app.asr.whisper_engine import MAX_PIECE_S, WhisperEngine, split_long
+from ari_app.asr.whisper_engine import DECODE_NICE, MAX_PIECE_S, WhisperEngine, split_long
 from ari_app.media.codecs import resample
 from ari_app.media.frames import AudioFrame
 from ari_app.voicemail.transcribe import EngineTranscriber
@@ -163,3 +166,41 @@ def test_silence_gives_no_words(whisper_engine: WhisperEngine) -> None:
     hiss = (rng.standard_normal(8000 * 2) * 20).astype("<i2").tobytes()
     assert recognise_pcm(whisper_engine, hiss, 8000).text == ""
     assert whisper_engine.open_stream(8000).finish().text == ""
+
+
+def test_no_speech_probability_is_worked_out_for_doubtful_text_only(
+    whisper_engine: WhisperEngine, prompts: list[Prompt]
+) -> None:
+    rng = np.random.default_rng(12)
+    hiss = (rng.standard_normal(16000 * 2) * 0.001).astype(np.float32)
+    speech = np.frombuffer(resample(read_wav_at(prompts[3].path, 8000), 8000, 16000), "<i2")
+    doubtful = whisper_engine.decode(hiss)
+    clear = whisper_engine.decode((speech / 32768).astype(np.float32))
+    # Hiss decodes to a doubtful "." whose no-speech probability drops it; a clear prompt's
+    # text is confident, so its extra decoder pass is not run.
+    assert doubtful[0].avg_logprob < -1.0, doubtful
+    assert doubtful[0].no_speech_prob > 0.6, doubtful
+    assert clear[0].avg_logprob > -1.0, clear
+    assert clear[0].no_speech_prob == 0.0, clear
+
+
+def test_one_thread_decodes_run_below_the_calls() -> None:
+    def niced() -> set[str]:
+        tasks = Path("/proc/self/task").iterdir()
+        return {t.name for t in tasks if int(read_stat(t)[16]) == DECODE_NICE}
+
+    def read_stat(task: Path) -> list[str]:
+        try:
+            return (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread has just ended
+            return ["0"] * 17
+
+    before = niced()
+    engine = WhisperEngine(workers=2, threads=1)
+    try:
+        # CTranslate2's two decoding threads; the thread that started them is gone.
+        assert len(niced() - before) == 2
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0
+        assert engine.decode(np.zeros(16000, np.float32))[0].no_speech_prob > 0.6
+    finally:
+        engine.close()

@@ -27,6 +27,7 @@ from ari_app.ari.errors import AriConnectionError, AriHttpError, AriTimeout, Una
 from ari_app.config import Config, ConfigError, ConfigHolder, load_config
 from ari_app.errors import AriAppError, Stage
 from ari_app.health import DEFAULT_PATH as DEFAULT_HEALTH_PATH
+from ari_app.heap import freeze_startup_heap
 from ari_app.web.auth import DEFAULT_TOKEN_ENV, DashboardError, token_from_env
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -235,6 +236,7 @@ async def serve(config_dir: Path, password: str, args: argparse.Namespace) -> in
         print(f"ari-app run: {err.problems[0] if err.problems else err}", file=sys.stderr)
         return 1
     runtime = await start_runtime(holder, password, health_file=args.health_file)
+    freeze_startup_heap()
     dashboard = None
     token_env = os.environ.get(DEFAULT_TOKEN_ENV)
     if token_env and runtime.store is not None:
