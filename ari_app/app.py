@@ -127,6 +127,7 @@ async def build_speech(config: Config, cache_dir: Path) -> SpeechKit:
             whisper_model=whisper,
             workers=speech.asr_workers,
             threads=speech.asr_threads,
+            nice=speech.asr_nice,
             prompt=business_words(texts) if speech.whisper_prompt else "",
             language=language,
         )
@@ -374,6 +375,7 @@ async def _voicemail_transcriber(config: Config) -> EngineTranscriber:
             whisper_model=whisper,
             workers=speech.asr_workers,
             threads=speech.asr_threads,
+            nice=speech.asr_nice,
         )
         assert isinstance(engine, WhisperEngine)
         return EngineTranscriber(engine.bulk())

@@ -10,7 +10,7 @@ from ari_app.asr.base import AsrError, RecognizerEngine
 from ari_app.asr.domain import DomainModel
 from ari_app.asr.pocketsphinx_engine import PocketsphinxEngine
 from ari_app.asr.vosk_engine import VoskEngine
-from ari_app.asr.whisper_engine import WhisperEngine
+from ari_app.asr.whisper_engine import DECODE_NICE, WhisperEngine
 
 ENGINE_NAMES: Final = ("whisper", "pocketsphinx", "vosk")
 
@@ -28,6 +28,7 @@ def get_engine(
     threads: int | None = None,
     prompt: str | None = None,
     language: str = "en",
+    nice: int = DECODE_NICE,
 ) -> RecognizerEngine:
     """The shared engine ``name`` (blocking on first use: loads the model).
 
@@ -44,7 +45,7 @@ def get_engine(
             engine = _engines.get(key)
             if engine is None:
                 engine = _engines[key] = WhisperEngine(
-                    whisper_model, workers=workers, threads=threads, language=language
+                    whisper_model, workers=workers, threads=threads, language=language, nice=nice
                 )
         assert isinstance(engine, WhisperEngine)
         if prompt is not None:

@@ -69,10 +69,10 @@ _NO_SPEECH: Final = 0.6
 _LOW_LOGPROB: Final = -1.0
 MAX_DEFAULT_WORKERS: Final = 4
 DECODE_NICE: Final = 10
-"""How far the decoding threads' priority is lowered when each decode has one thread: the
-calls' audio (event loop, VAD) always goes first, and Whisper takes the CPU left over. On
-two cores at twenty calls this kept the outbound audio's pacing within 16 ms and the
-recogniser's p95 latency lower, not higher (BENCHMARKS.md)."""
+"""How far the decoding threads' priority is lowered by default when each decode has one
+thread: the calls' audio (event loop, VAD) always goes first, and Whisper takes the CPU left
+over. On two cores at twenty calls this kept the outbound audio's pacing within 16 ms and
+the recogniser's p95 latency lower, not higher (BENCHMARKS.md)."""
 _Samples = npt.NDArray[np.float32]
 
 
@@ -152,6 +152,7 @@ class WhisperEngine:
         compute_type: str = "int8",
         prompt: str | None = None,
         max_batch: int = 8,
+        nice: int = DECODE_NICE,
     ) -> None:
         """Load the model in ``model_dir`` (default: the packaged tiny.en); blocking.
 
@@ -160,7 +161,8 @@ class WhisperEngine:
         core, see :func:`default_workers`; the rest wait in a queue), ``max_batch`` how many
         pieces of audio one batch takes. ``language`` is used by multilingual models
         (English-only models ignore it). ``prompt`` is text the decoder sees as preceding
-        speech (words of the business; see :meth:`set_prompt`).
+        speech (words of the business; see :meth:`set_prompt`). ``nice`` lowers the decoding
+        threads' priority when ``threads`` is one (0: the calls' priority).
         """
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
@@ -181,6 +183,8 @@ class WhisperEngine:
                 "whisper threads, workers and max_batch must be >= 1, "
                 f"got {threads}, {workers}, {max_batch}"
             )
+        if not 0 <= nice <= 19:
+            raise AsrError(f"whisper nice must be between 0 and 19, got {nice}")
         self._ct2 = ctranslate2
         try:
             load = functools.partial(
@@ -193,7 +197,8 @@ class WhisperEngine:
             )
             # One thread per decode has no partner to wait for, so it can run below the
             # calls; a decode of several threads would spin while one of them is preempted.
-            self._model = _load_below_calls(load, DECODE_NICE) if threads == 1 else load()
+            lowered = threads == 1 and nice > 0
+            self._model = _load_below_calls(load, nice) if lowered else load()
             tokenizer_file = self.model_dir / "tokenizer.json"
             hf_tokenizer = tokenizers.Tokenizer.from_file(str(tokenizer_file))
         except (RuntimeError, ValueError, OSError) as exc:

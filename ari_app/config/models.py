@@ -218,6 +218,10 @@ class SpeechSettings(Model):
     asr_threads: Annotated[int, Field(ge=1, le=16)] | None = None
     """CPU threads per Whisper batch (default: one, run below the calls' priority). Keep
     ``asr_workers`` x ``asr_threads`` at most the number of cores."""
+    asr_nice: Annotated[int, Field(ge=0, le=19)] = 10
+    """How far one-thread Whisper decodes run below the calls' priority (0: not at all). The
+    calls' audio goes first; but on a box where other work at normal priority keeps the CPU
+    busy, the decodes get only what it leaves: lower this there."""
     vad: Literal["silero", "webrtc"] = "silero"
     """Voice activity detector for speech start/end and barge-in: ``silero`` (robust to
     background noise) or ``webrtc`` (webrtcvad: lighter, fooled by steady noise)."""

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from ari_app.asr.audio import read_wav_at
+from ari_app.asr.base import AsrError
 from ari_app.asr.decode_queue import BULK
 from ari_app.asr.evaldata import Prompt, domain_corpus, stock_prompts
 from ari_app.asr.hints import business_words
@@ -204,3 +205,11 @@ def test_one_thread_decodes_run_below_the_calls() -> None:
         assert engine.decode(np.zeros(16000, np.float32))[0].no_speech_prob > 0.6
     finally:
         engine.close()
+    before = niced()
+    level = WhisperEngine(workers=1, threads=1, nice=0)  # speech.asr_nice: 0
+    try:
+        assert niced() - before == set()
+    finally:
+        level.close()
+    with pytest.raises(AsrError, match="nice must be between 0 and 19"):
+        WhisperEngine(nice=20)
