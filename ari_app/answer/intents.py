@@ -146,6 +146,8 @@ _GOODBYE_SEQUENCES = (
     ("take", "care"),
     ("hang", "up"),
 )
+_LAST_WORD_GOODBYE = frozenset({"bye", "goodbye"})
+"""A short utterance ending with one of these is a goodbye."""
 _YES_WORDS = frozenset(
     {
         "yes",
@@ -403,6 +405,11 @@ class IntentDetector:
             rest = [w for w in seq if w not in _NO_WORDS and w not in STOPWORDS]
             if len(rest) <= 2:
                 return Intent(IntentKind.GOODBYE)
+        if len(seq) <= 10 and seq[-1] in _LAST_WORD_GOODBYE:
+            # "... thank you, goodbye": the caller is leaving, however the words before it
+            # were heard ("no happy mall thank you goodbye" on a real call, for "no, nothing
+            # at all, thank you, goodbye").
+            return Intent(IntentKind.GOODBYE)
         if seq[0] in _NO_LEADS and all(w in _NO_WORDS or w in STOPWORDS for w in seq):
             return Intent(IntentKind.NO)
         if seq in (["im", "good"], ["im", "fine"], ["i", "am", "good"], ["all", "good"]):

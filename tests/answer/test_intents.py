@@ -84,6 +84,9 @@ def test_cancellation_policy_is_a_question_not_a_handoff() -> None:
         ("no that's all thank you", IntentKind.GOODBYE),
         ("bye", IntentKind.GOODBYE),
         ("that's it, have a good day", IntentKind.GOODBYE),
+        ("no happy mall thank you goodbye", IntentKind.GOODBYE),  # a real call, misheard
+        ("okay thanks bye", IntentKind.GOODBYE),
+        ("can my son say goodbye to his old dentist first", IntentKind.NONE),
         ("sorry can you repeat that", IntentKind.REPEAT),
         ("say that again", IntentKind.REPEAT),
         ("yes what's your address", IntentKind.NONE),
