@@ -147,6 +147,17 @@ def _half_band_filter(taps: int = _HALF_BAND_TAPS) -> npt.NDArray[np.float64]:
     return filt
 
 
+def _to_pcm(y: npt.NDArray[np.float64]) -> bytes:
+    """Float samples rounded and clipped to 16-bit PCM (in place: ``y`` is scratch).
+
+    Two ufuncs rather than ``np.clip``, whose Python-level dispatch cost more than the
+    arithmetic on a 20 ms frame."""
+    np.rint(y, out=y)
+    np.maximum(y, -32768.0, out=y)
+    np.minimum(y, 32767.0, out=y)
+    return y.astype("<i2").tobytes()
+
+
 class StreamResampler:
     """Resamples a stream of 16-bit PCM chunks without clicks at chunk edges.
 
@@ -170,6 +181,13 @@ class StreamResampler:
         if to_rate in (2 * from_rate, from_rate // 2) and from_rate % 2 == 0:
             self._filter = _half_band_filter()
             self._history = np.zeros(len(self._filter) - 1)
+            # Upsampling in two phases: the even outputs see only the even taps and the odd
+            # outputs the odd ones (the stuffed zeros between input samples contribute
+            # nothing), so each is a short filter over the input itself: half the work, and
+            # no zero-stuffed copy. The same numbers as filtering the stuffed signal.
+            self._even_taps = 2.0 * self._filter[0::2]
+            self._odd_taps = 2.0 * self._filter[1::2]
+            self._input_history = np.zeros(len(self._even_taps) - 1)
         else:
             self._stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality="HQ")
 
@@ -184,13 +202,19 @@ class StreamResampler:
             return np.asarray(out, dtype="<i2").tobytes()
         x = samples.astype(np.float64)
         if self.to_rate > self.from_rate:
-            stuffed = np.zeros(2 * len(x))
-            stuffed[0::2] = 2.0 * x
-            x = stuffed
+            return self._upsample(x)
         padded = np.concatenate([self._history, x])
         self._history = padded[len(padded) - len(self._history) :]
         y = np.convolve(padded, self._filter, mode="valid")
         if self.to_rate < self.from_rate:
             y = y[self._phase :: 2]
             self._phase = (self._phase + len(x)) % 2
-        return np.clip(np.rint(y), -32768, 32767).astype("<i2").tobytes()
+        return _to_pcm(y)
+
+    def _upsample(self, x: npt.NDArray[np.float64]) -> bytes:
+        padded = np.concatenate([self._input_history, x])
+        self._input_history = padded[len(x) :]
+        y = np.empty(2 * len(x))
+        y[0::2] = np.convolve(padded, self._even_taps, mode="valid")
+        y[1::2] = np.convolve(padded[1:], self._odd_taps, mode="valid")
+        return _to_pcm(y)

@@ -108,6 +108,22 @@ def test_stream_resampler_has_no_seams_between_chunks() -> None:
     assert chunked == whole
 
 
+def test_stream_upsampling_is_the_filter_over_the_zero_stuffed_signal() -> None:
+    # The two-phase upsampler must give exactly what the textbook way gives: put a zero
+    # after every sample (doubling it to keep the level), then low-pass the whole of it.
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(8000 // 2) * 6000).clip(-32768, 32767).astype("<i2")
+    stuffed = np.zeros(2 * len(x))
+    stuffed[0::2] = 2.0 * x
+    taps = codecs._half_band_filter()
+    full = np.convolve(np.concatenate([np.zeros(len(taps) - 1), stuffed]), taps, mode="valid")
+    expected = np.clip(np.rint(full), -32768, 32767).astype("<i2")
+    resampler = codecs.StreamResampler(8000, 16000)
+    raw = x.tobytes()
+    got = b"".join(resampler.process(raw[at : at + 2 * 133]) for at in range(0, len(raw), 2 * 133))
+    assert np.array_equal(np.frombuffer(got, "<i2"), expected)
+
+
 def _reference_ulaw(sample: int) -> int:
     """G.711 mu-law of one sample, the classic segment search (as in Sun's g711.c)."""
     sign = 0x80 if sample < 0 else 0
