@@ -3,11 +3,10 @@
 A worker that comes free takes the most urgent job and the other jobs waiting, up to a
 number of pieces of audio, so that one batched model call serves them all; when other
 workers are free as well it takes only its share, so a burst is spread over them instead of
-waiting for one batch. A caller whose
-turn has ended (:data:`FINAL`) goes first, then decodes started early in case the caller
-has finished (:data:`SPECULATIVE`), then work nobody waits on (:data:`BULK`, voicemail
-transcripts); within a priority, first come first served. Cancelled jobs are dropped when
-taken.
+waiting for one batch. A caller whose turn has ended (:data:`FINAL`) goes first, then
+decodes started early in case the caller has finished (:data:`SPECULATIVE`), then work
+nobody waits on (:data:`BULK`, voicemail transcripts); within a priority, first come first
+served. Cancelled jobs are dropped when taken.
 """
 
 from __future__ import annotations

@@ -175,19 +175,22 @@ class StreamResampler:
         self._stream: Any = None
         self._filter: npt.NDArray[np.float64] | None = None
         self._history = np.zeros(0)
+        """The last input samples, which the filter still needs for the next chunk."""
         self._phase = 0
         if from_rate == to_rate:
             return
         if to_rate in (2 * from_rate, from_rate // 2) and from_rate % 2 == 0:
             self._filter = _half_band_filter()
-            self._history = np.zeros(len(self._filter) - 1)
-            # Upsampling in two phases: the even outputs see only the even taps and the odd
-            # outputs the odd ones (the stuffed zeros between input samples contribute
-            # nothing), so each is a short filter over the input itself: half the work, and
-            # no zero-stuffed copy. The same numbers as filtering the stuffed signal.
-            self._even_taps = 2.0 * self._filter[0::2]
-            self._odd_taps = 2.0 * self._filter[1::2]
-            self._input_history = np.zeros(len(self._even_taps) - 1)
+            if to_rate > from_rate:
+                # Upsampling in two phases: the even outputs see only the even taps and the
+                # odd outputs the odd ones (the zeros stuffed between input samples add
+                # nothing), so each is a short filter over the input itself: half the work,
+                # no zero-stuffed copy, the same numbers as filtering the stuffed signal.
+                self._even_taps = 2.0 * self._filter[0::2]
+                self._odd_taps = 2.0 * self._filter[1::2]
+                self._history = np.zeros(len(self._even_taps) - 1)
+            else:
+                self._history = np.zeros(len(self._filter) - 1)
         else:
             self._stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality="HQ")
 
@@ -212,8 +215,8 @@ class StreamResampler:
         return _to_pcm(y)
 
     def _upsample(self, x: npt.NDArray[np.float64]) -> bytes:
-        padded = np.concatenate([self._input_history, x])
-        self._input_history = padded[len(x) :]
+        padded = np.concatenate([self._history, x])
+        self._history = padded[len(x) :]
         y = np.empty(2 * len(x))
         y[0::2] = np.convolve(padded, self._even_taps, mode="valid")
         y[1::2] = np.convolve(padded[1:], self._odd_taps, mode="valid")
