@@ -89,7 +89,11 @@ class AppProcess:
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        self._replies: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._replies: dict[str, asyncio.Queue[Any]] = {
+            "DRIFT": asyncio.Queue(),
+            "USAGE": asyncio.Queue(),
+        }
+        """Replies by kind: a usage can be asked while a drift spurt is still running."""
 
     async def start(self, params: dict[str, Any], within: float = 180.0) -> None:
         """Start the child with ``params`` and wait until its runtime is connected."""
@@ -128,28 +132,28 @@ class AppProcess:
                 self._on_event(event_from_line(body))
             elif head == "READY":
                 self._ready.set()
-            elif head in ("DRIFT", "USAGE"):
-                self._replies.put_nowait((head, json.loads(body)))
+            elif head in self._replies:
+                self._replies[head].put_nowait(json.loads(body))
 
-    async def _ask(self, command: str, within: float) -> Any:
+    async def _ask(self, command: str, reply: str, within: float) -> Any:
+        """Send ``command``; the next reply of kind ``reply`` (one ask of a kind at a time)."""
         assert self._proc is not None
         assert self._proc.stdin is not None
         self._proc.stdin.write(f"{command}\n".encode())
         await self._proc.stdin.drain()
         async with asyncio.timeout(within):
-            _, reply = await self._replies.get()
-        return reply
+            return await self._replies[reply].get()
 
     async def usage(self) -> Usage:
         """The child's CPU seconds so far and peak RSS."""
-        data = await self._ask("usage", 30)
+        data = await self._ask("usage", "USAGE", 30)
         return Usage(
             float(data["cpu_s"]), float(data["peak_rss_mib"]), data["recognition"], data["threads"]
         )
 
     async def drift(self, seconds: float) -> list[float]:
         """Drift in ms of each frame of a ``seconds`` long paced spurt on the child's loop."""
-        return [float(d) for d in await self._ask(f"drift {seconds}", seconds + 60)]
+        return [float(d) for d in await self._ask(f"drift {seconds}", "DRIFT", seconds + 60)]
 
     async def stop(self, within: float = 60.0) -> None:
         """Close the child's input (it drains its calls and exits) and wait for it."""

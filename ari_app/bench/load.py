@@ -13,15 +13,16 @@ import resource
 import shutil
 import tempfile
 import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import yaml
 
-from ari_app.bench.app_process import RemoteSimulation
+from ari_app.bench.app_process import AppProcess, RemoteSimulation, Usage
 from ari_app.bench.probes import (
     QUIET_RUN_FRAMES,
     PacingProbe,
@@ -46,6 +47,8 @@ from ari_app.tts.base import VoiceSettings
 from ari_app.tts.piper import PiperSynthesizer
 
 _LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 QUESTIONS = (
@@ -97,6 +100,7 @@ class Bench:
         self.rng = random.Random(seed)
         self.figures = Figures()
         self.probe = PacingProbe()
+        self.probe.recording = False
         self.recording = False
         self.stages: dict[str, str] = {}
         """What each call's caller is doing (named in failures)."""
@@ -208,11 +212,12 @@ class Bench:
             else:
                 self.figures.barge_stop_ms.append(stopped)
 
-    async def caller(self, number: int, until: float) -> None:
-        """One caller: calls again and again until loop time ``until``."""
+    async def caller(self, number: int, ramp_s: float, until: float) -> None:
+        """One caller: first calls at a random moment within ``ramp_s`` seconds from now, then
+        again and again until loop time ``until``."""
         loop = asyncio.get_running_loop()
         rng = random.Random(self.rng.random())
-        await asyncio.sleep(rng.uniform(0, 3))
+        await asyncio.sleep(rng.uniform(0, ramp_s))
         made = 0
         while loop.time() < until:
             barge = (made + number) % BARGE_EVERY == 1
@@ -228,6 +233,30 @@ class Bench:
                 _LOGGER.warning("caller %d: call failed: %r", number, exc)
                 continue
             self.figures.completed += 1
+
+    async def measure(
+        self, app: AppProcess | None, start: float, until: float
+    ) -> tuple[float, float, Usage | None, Usage | None]:
+        """Record figures from loop time ``start`` (every caller has called) to ``until`` (the
+        callers stop calling again): the moments when all of them are in a call, which
+        neither the stagger of their first calls nor their last calls ending would be.
+
+        Returns the window's wall seconds, this process's CPU seconds over it, and the
+        application's usage at its start and end (None in one process).
+        """
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, start - loop.time()))
+        self.recording = self.probe.recording = True
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0 = usage.ru_utime + usage.ru_stime
+        before = await app.usage() if app is not None else None
+        wall0 = loop.time()
+        await asyncio.sleep(max(0.0, until - loop.time()))
+        self.probe.finish()
+        self.recording = self.probe.recording = False
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        after = await app.usage() if app is not None else None
+        return loop.time() - wall0, usage.ru_utime + usage.ru_stime - cpu0, before, after
 
     async def warm_up(self) -> None:
         """One untimed call that loads the models; caller voices synthesised ahead."""
@@ -327,6 +356,13 @@ async def soak(sim: Simulation, in_row: int, at_once: int) -> tuple[Resources, R
     return before, after, failed
 
 
+async def _after(moment: float, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` from loop time ``moment`` on."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(max(0.0, moment - loop.time()))
+    return await work
+
+
 def prepare_config(args: argparse.Namespace, work: Path) -> tuple[Path, int]:
     """A copy of the config directory with the command's overrides; returns it and the
     end-of-turn silence in ms."""
@@ -371,27 +407,20 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             holder.append(bench)
             await bench.warm_up()
             loop = asyncio.get_running_loop()
-            bench.recording = True
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu0 = usage.ru_utime + usage.ru_stime
-            before = await app.usage() if app is not None else None
-            wall0 = loop.time()
-            until = wall0 + args.duration
+            ramp = getattr(args, "ramp", 0.0)
+            measured = loop.time() + ramp
+            until = measured + args.duration
             spurt = min(args.duration, 60.0)
             async with asyncio.TaskGroup() as group:
                 for number in range(args.calls):
-                    group.create_task(bench.caller(number + 1, until))
-                long_drift = group.create_task(
-                    app.drift(spurt) if app is not None else long_spurt_drift(spurt)
-                )
-            wall = loop.time() - wall0
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = usage.ru_utime + usage.ru_stime - cpu0
-            bench.recording = False
-            bench.probe.finish()
+                    group.create_task(bench.caller(number + 1, ramp, until))
+                window = group.create_task(bench.measure(app, measured, until))
+                drift_probe = app.drift(spurt) if app is not None else long_spurt_drift(spurt)
+                long_drift = group.create_task(_after(measured, drift_probe))
+            wall, cpu, before, app_usage = window.result()
             if app is not None:
-                app_usage = await app.usage()
                 assert before is not None
+                assert app_usage is not None
                 report = summarise(
                     bench.figures,
                     bench.probe,
@@ -415,6 +444,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 report = summarise(bench.figures, bench.probe, end_silence, args, wall, cpu)
                 report["application"] = "in the load generator's process"
+            report["ramp_s"] = ramp
             drift = long_drift.result()
             report["long_spurt_drift_ms"] = {
                 "seconds": round(len(drift) * 0.02, 1),

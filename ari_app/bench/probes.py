@@ -39,6 +39,8 @@ class _Spurt:
     first_ts: int
     last_ts: int
     last_arrival: float
+    counted: bool
+    """Began while the probe was recording."""
     drifts_ms: list[float] = field(default_factory=list)
 
 
@@ -53,6 +55,8 @@ class PacingProbe:
         """|arrival offset - timestamp offset| of every packet, within its talk spurt."""
         self.spurt_end_drifts_ms: list[float] = []
         self.spurt_lengths_s: list[float] = []
+        self.recording = True
+        """Talk spurts that begin while this is False are not counted."""
         self._legs_spurts: list[tuple[list[_Spurt], int]] = []
 
     def attach(self, leg: RtpLeg) -> None:
@@ -79,7 +83,7 @@ class PacingProbe:
             if current is None or packet.marker or pause > SPURT_GAP_S:
                 if current is not None:
                     self._close(current, rate)
-                current = _Spurt(now, packet.timestamp, packet.timestamp, now)
+                current = _Spurt(now, packet.timestamp, packet.timestamp, now, self.recording)
                 spurt[:] = [current]
             current.last_ts = packet.timestamp
             current.last_arrival = now
@@ -92,14 +96,14 @@ class PacingProbe:
         self._legs_spurts.append((spurt, rate))
 
     def _close(self, spurt: _Spurt, rate: int) -> None:
-        if len(spurt.drifts_ms) < 2:
+        if len(spurt.drifts_ms) < 2 or not spurt.counted:
             return
         self.drifts_ms.extend(abs(d) for d in spurt.drifts_ms)
         self.spurt_end_drifts_ms.append(abs(spurt.drifts_ms[-1]))
         self.spurt_lengths_s.append(((spurt.last_ts - spurt.first_ts) & 0xFFFFFFFF) / rate)
 
     def finish(self) -> None:
-        """Close every open talk spurt."""
+        """Close every open talk spurt (counted if it began while recording)."""
         for spurts, rate in self._legs_spurts:
             if spurts:
                 self._close(spurts[0], rate)

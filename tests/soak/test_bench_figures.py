@@ -53,6 +53,34 @@ def test_pacing_probe_measures_arrival_against_rtp_timestamps() -> None:
     assert max(probe.drifts_ms) == pytest.approx(180)
 
 
+def test_pacing_probe_counts_only_spurts_that_begin_while_recording() -> None:
+    """The benchmark measures while every caller is in a call: a talk spurt of the warm-up
+    or of the callers' last calls must not count."""
+    fmt = wire_format("ulaw")
+    channel = FakeChannel("media-1", "UnicastRTP/127.0.0.1:40000", ChannelKind.UNICAST_RTP)
+    leg = RtpLeg(channel, fmt, ("127.0.0.1", 9))
+    probe = PacingProbe(clock=lambda: 1000.0)
+    probe.attach(leg)
+    payload = bytes(fmt.frame_bytes(20))
+
+    def spurt(first: int, frames: int) -> None:
+        for n in range(first, first + frames):
+            marker = n == first  # a new talk spurt
+            packet = RtpPacket(fmt.rtp_payload_type, n, n * 160, 1, payload, marker=marker)
+            leg.on_datagram(packet.encode())
+
+    probe.recording = False
+    spurt(0, 5)  # the warm-up's
+    probe.recording = True
+    spurt(5, 4)  # ends the warm-up's spurt, which is not counted
+    spurt(9, 3)
+    probe.finish()  # the end of the measured window: the spurt under way counts
+    probe.recording = False
+    spurt(12, 6)
+    probe.finish()
+    assert probe.spurt_lengths_s == [3 * 160 / fmt.sample_rate, 2 * 160 / fmt.sample_rate]
+
+
 def test_loud_count_counts_each_new_frame_once_and_restarts_after_a_clear() -> None:
     channel = FakeChannel(id="c", name="PJSIP/100-1", kind=ChannelKind.CALLER)
     count = LoudCount(channel, 100.0)

@@ -1,10 +1,14 @@
 """``ari-app bench``: concurrent simulated callers over real RTP, with latency figures to beat.
 
-N callers loop for S seconds through one :class:`~ari_app.simulation.Simulation` (the fake
-Asterisk on loopback plus the real runtime): each places a call, asks two or three
-sample-business questions with synthesised speech, says "no thanks" and waits for the end,
-then calls again until the duration has passed (calls under way finish). Every third call
-its caller talks over the answer to its first question.
+N callers loop through one :class:`~ari_app.simulation.Simulation` (the fake Asterisk on
+loopback plus the real runtime): each places a call, asks two or three sample-business
+questions with synthesised speech, says "no thanks" and waits for the end, then calls again.
+Every third call its caller talks over the answer to its first question. The callers place
+their first calls at random moments over ``--ramp`` seconds, as calls arrive on a real line,
+so their turns do not fall in step; the figures are taken over the next ``--duration``
+seconds, while every caller is in a call, and the calls under way then finish unmeasured.
+``--ramp 0`` starts every caller at once and measures from the start: the worst case of a
+line that opens to twenty callers in the same second.
 
 Measured: voice-to-voice turn latency (end of the caller's speech to our first reply frame,
 from ``AGENT_SAID``), processing after the end-of-speech window (that latency minus
@@ -37,6 +41,14 @@ def register(sub: Any) -> None:
     parser.add_argument("--calls", type=int, default=4, help="concurrent callers (default 4)")
     parser.add_argument(
         "--duration", type=float, default=40.0, help="seconds of load after warm-up (default 40)"
+    )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=20.0,
+        help="seconds over which the callers place their first calls, at random moments; "
+        "figures are taken after it, while every caller is in a call (default 20; 0: all at "
+        "once, measured from the start)",
     )
     parser.add_argument(
         "--engine", choices=("pocketsphinx", "vosk"), default=None, help="ASR engine override"
@@ -161,8 +173,11 @@ async def run_soak(args: argparse.Namespace) -> int:
 
 async def run(args: argparse.Namespace) -> int:
     """Entry point of ``ari-app bench``."""
-    if args.calls < 1 or args.duration <= 0:
-        print("ari-app bench: --calls must be >= 1 and --duration > 0", file=sys.stderr)
+    if args.calls < 1 or args.duration <= 0 or args.ramp < 0:
+        print(
+            "ari-app bench: --calls must be >= 1, --duration > 0 and --ramp >= 0",
+            file=sys.stderr,
+        )
         return 2
     if args.engine == "vosk" and (args.vosk_model is None or not args.vosk_model.is_dir()):
         print(
