@@ -89,7 +89,8 @@ def print_report(report: dict[str, Any]) -> None:
     d, b = report["pacing_drift_ms"], report["barge_in_stop_ms"]
     r = report.get("final_text_after_window_ms", {})
     lines = [
-        f"ari-app bench: {report['calls']} concurrent callers, {report['duration_s']:g} s, "
+        f"ari-app bench: {report['calls']} concurrent callers, {report['duration_s']:g} s "
+        f"measured after a {report.get('ramp_s', 0):g} s ramp, "
         f"engine {report['engine']}, end-of-turn silence {report['end_silence_ms']} ms",
         f"  turn latency (end of speech -> first reply frame): p50 {_fmt(t['p50'])} ms, "
         f"p95 {_fmt(t['p95'])} ms, max {_fmt(t['max'])} ms over {report['turns']} turns "
