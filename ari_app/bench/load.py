@@ -27,8 +27,10 @@ from ari_app.bench.probes import (
     QUIET_RUN_FRAMES,
     PacingProbe,
     barge_stop_ms,
+    end_frame,
     long_spurt_drift,
     onset_frame,
+    reply_onset_ms,
 )
 from ari_app.bench.report import Figures, stats_delta, summarise
 from ari_app.call.events import (
@@ -187,11 +189,27 @@ class Bench:
             if call.state == "Gone":
                 return
             self.stages[call.channel_id] = f"saying {question!r}"
+            end = end_frame(await self.speak(question))
             await caller.say(question)
             await caller.wait_said()
+            await self._time_reply(call, end)
             if barge and index == 0 and call.state != "Gone":
                 self.stages[call.channel_id] = "barging in"
                 await self._barge_in(call)
+
+    async def _time_reply(self, call: FakeCall, end: int) -> None:
+        """Record when the caller first heard our reply after their words ended (frame
+        ``end`` of what they said, counted from its start like what they hear)."""
+        levels = call.channel.heard_levels
+        try:
+            await call.fake.wait_until(
+                lambda: reply_onset_ms(levels, end) is not None or call.state == "Gone", 30
+            )
+        except TimeoutError:
+            return  # no reply (counted as a failed or misheard call elsewhere)
+        heard = reply_onset_ms(levels, end)
+        if heard is not None and self.recording:
+            self.figures.heard_turn_ms.append(heard)
 
     async def _barge_in(self, call: FakeCall) -> None:
         """Talk over the answer once the caller has heard 600 ms of it; time our stop."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,6 +133,25 @@ def onset_frame(pcm: bytes) -> int:
         if float(np.sqrt(np.mean(samples * samples))) > ONSET_RMS:
             return index
     return 0
+
+
+def end_frame(pcm: bytes) -> int:
+    """Index just after the last 20 ms frame of ``pcm`` (16 kHz) that is not near-digital
+    silence: where the caller's words end, trailing sounds included (0 for silence)."""
+    frames = len(pcm) // FRAME_BYTES
+    samples = np.frombuffer(pcm[: frames * FRAME_BYTES], dtype="<i2").astype(np.float64)
+    rms = np.sqrt(np.mean(samples.reshape(frames, -1) ** 2, axis=1)) if frames else samples
+    sounding = np.flatnonzero(rms > ONSET_RMS)
+    return int(sounding[-1]) + 1 if len(sounding) else 0
+
+
+def reply_onset_ms(levels: Sequence[float], end: int) -> int | None:
+    """Milliseconds from frame ``end`` to the first frame heard that is not near-digital
+    silence (``levels``: RMS per 20 ms frame heard), or None if none is heard yet."""
+    for index in range(end, len(levels)):
+        if levels[index] > ONSET_RMS:
+            return (index - end) * FRAME_MS
+    return None
 
 
 def barge_stop_ms(levels: list[float], onset: int) -> int | None:

@@ -30,6 +30,10 @@ class Figures:
     heard_texts: list[str] = field(default_factory=list)
     recognised_ms: list[int] = field(default_factory=list)
     """End of the caller's speech to the final text, per turn."""
+    heard_turn_ms: list[int] = field(default_factory=list)
+    """End of the caller's last sound to the first sound of our reply, as the caller's
+    channel heard them (the fake's 20 ms clock; the application's own figure starts where
+    its VAD marked the silence)."""
 
 
 def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +73,12 @@ def summarise(  # noqa: PLR0917
             "p50": rounded(percentile(f.turn_ms, 50)),
             "p95": rounded(percentile(f.turn_ms, 95)),
             "max": max(f.turn_ms) if f.turn_ms else None,
+        },
+        "turn_latency_heard_ms": {
+            "p50": rounded(percentile(f.heard_turn_ms, 50)),
+            "p95": rounded(percentile(f.heard_turn_ms, 95)),
+            "max": max(f.heard_turn_ms) if f.heard_turn_ms else None,
+            "n": len(f.heard_turn_ms),
         },
         "processing_after_window_ms": {
             "p50": rounded(percentile(processing, 50)),

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from ari_app.bench.probes import QUIET_RUN_FRAMES, PacingProbe, barge_stop_ms
+from ari_app.bench.probes import (
+    QUIET_RUN_FRAMES,
+    PacingProbe,
+    barge_stop_ms,
+    end_frame,
+    reply_onset_ms,
+)
 from ari_app.bench.stats import percentile
 from ari_app.media.codecs import wire_format
 from ari_app.media.rtp import RtpPacket
@@ -27,6 +34,21 @@ def test_barge_stop_ignores_short_pauses_in_our_speech() -> None:
 def test_barge_stop_unknown_while_we_keep_talking() -> None:
     """No quiet run at all: no figure."""
     assert barge_stop_ms([1000.0] * 100, onset=10) is None
+
+
+def test_end_frame_is_after_the_last_sound_however_soft() -> None:
+    frame = 320  # 20 ms at 16 kHz
+    loud = np.full(frame, 3000, dtype="<i2").tobytes()
+    soft = np.full(frame, 60, dtype="<i2").tobytes()  # a trailing "s", not silence
+    silent = bytes(2 * frame)
+    assert end_frame(silent + loud + soft + silent * 3) == 3
+    assert end_frame(silent * 2) == 0
+
+
+def test_reply_onset_counts_frames_from_the_end_of_the_words() -> None:
+    levels = [900.0, 0.0, 0.0, 5.0, 0.0, 1200.0, 800.0]  # the caller's own frames, then ours
+    assert reply_onset_ms(levels, 1) == 80  # frame 5; a level of 5 is line silence
+    assert reply_onset_ms(levels[:5], 1) is None
 
 
 def test_percentile_interpolates_and_handles_empty() -> None:

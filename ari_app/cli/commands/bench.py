@@ -88,6 +88,7 @@ def print_report(report: dict[str, Any]) -> None:
     )
     d, b = report["pacing_drift_ms"], report["barge_in_stop_ms"]
     r = report.get("final_text_after_window_ms", {})
+    h = report.get("turn_latency_heard_ms", {})
     lines = [
         f"ari-app bench: {report['calls']} concurrent callers, {report['duration_s']:g} s "
         f"measured after a {report.get('ramp_s', 0):g} s ramp, "
@@ -95,6 +96,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"  turn latency (end of speech -> first reply frame): p50 {_fmt(t['p50'])} ms, "
         f"p95 {_fmt(t['p95'])} ms, max {_fmt(t['max'])} ms over {report['turns']} turns "
         f"({report['turns_not_answered']} not answered as asked)",
+        f"  as the caller heard it (end of their last sound -> our first sound): "
+        f"p50 {_fmt(h.get('p50'))} ms, p95 {_fmt(h.get('p95'))} ms, max {_fmt(h.get('max'))} ms",
         f"  processing after the end-of-speech window: p50 {_fmt(p['p50'])} ms, "
         f"p95 {_fmt(p['p95'])} ms",
         f"  final text after the end-of-speech window: p50 {_fmt(r.get('p50'))} ms, "
