@@ -425,7 +425,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             holder.append(bench)
             await bench.warm_up()
             loop = asyncio.get_running_loop()
-            ramp = getattr(args, "ramp", 0.0)
+            ramp = args.ramp
             measured = loop.time() + ramp
             until = measured + args.duration
             spurt = min(args.duration, 60.0)

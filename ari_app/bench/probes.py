@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from ari_app.media.pacer import FramePacer
 from ari_app.media.rtp import RtpError
@@ -125,23 +126,25 @@ async def long_spurt_drift(seconds: float) -> list[float]:
     return [(at - times[0] - n * 0.02) * 1000 for n, at in enumerate(times)]
 
 
+def _sounding_frames(pcm: bytes) -> npt.NDArray[np.intp]:
+    """Indices of the whole 20 ms frames of ``pcm`` (16 kHz) that are not near-digital
+    silence."""
+    frames = len(pcm) // FRAME_BYTES
+    samples = np.frombuffer(pcm[: frames * FRAME_BYTES], dtype="<i2").astype(np.float64)
+    rms = np.sqrt(np.mean(samples.reshape(frames, FRAME_BYTES // 2) ** 2, axis=1))
+    return np.flatnonzero(rms > ONSET_RMS)
+
+
 def onset_frame(pcm: bytes) -> int:
     """Index of the first 20 ms frame of ``pcm`` (16 kHz) that is not near-digital silence."""
-    for index in range(len(pcm) // FRAME_BYTES):
-        frame = np.frombuffer(pcm[index * FRAME_BYTES : (index + 1) * FRAME_BYTES], dtype="<i2")
-        samples = frame.astype(np.float64)
-        if float(np.sqrt(np.mean(samples * samples))) > ONSET_RMS:
-            return index
-    return 0
+    sounding = _sounding_frames(pcm)
+    return int(sounding[0]) if len(sounding) else 0
 
 
 def end_frame(pcm: bytes) -> int:
     """Index just after the last 20 ms frame of ``pcm`` (16 kHz) that is not near-digital
     silence: where the caller's words end, trailing sounds included (0 for silence)."""
-    frames = len(pcm) // FRAME_BYTES
-    samples = np.frombuffer(pcm[: frames * FRAME_BYTES], dtype="<i2").astype(np.float64)
-    rms = np.sqrt(np.mean(samples.reshape(frames, -1) ** 2, axis=1)) if frames else samples
-    sounding = np.flatnonzero(rms > ONSET_RMS)
+    sounding = _sounding_frames(pcm)
     return int(sounding[-1]) + 1 if len(sounding) else 0
 
 

@@ -10,6 +10,7 @@ from ari_app.bench.probes import (
     PacingProbe,
     barge_stop_ms,
     end_frame,
+    onset_frame,
     reply_onset_ms,
 )
 from ari_app.bench.stats import percentile
@@ -36,13 +37,15 @@ def test_barge_stop_unknown_while_we_keep_talking() -> None:
     assert barge_stop_ms([1000.0] * 100, onset=10) is None
 
 
-def test_end_frame_is_after_the_last_sound_however_soft() -> None:
+def test_onset_and_end_frames_bound_the_sound_however_soft() -> None:
     frame = 320  # 20 ms at 16 kHz
     loud = np.full(frame, 3000, dtype="<i2").tobytes()
     soft = np.full(frame, 60, dtype="<i2").tobytes()  # a trailing "s", not silence
     silent = bytes(2 * frame)
     assert end_frame(silent + loud + soft + silent * 3) == 3
+    assert onset_frame(silent * 2 + soft + loud + silent) == 2
     assert end_frame(silent * 2) == 0
+    assert onset_frame(silent * 2) == 0
 
 
 def test_reply_onset_counts_frames_from_the_end_of_the_words() -> None:
