@@ -7,7 +7,8 @@ Log-mel features come from ``faster-whisper``'s feature extractor; we call CTran
 Whisper directly with the features padded to a 10 s window (1,000 frames) instead of
 faster-whisper's 30 s, which makes the encoder about ten times cheaper with the same words.
 Audio longer than the window is cut at its quietest moments into pieces that fit, each
-decoded in turn: nothing is ever silently dropped.
+decoded in turn; where Whisper ends its text at a timestamp well before the end of its
+audio, the sound after that timestamp is decoded again: nothing is ever silently dropped.
 
 Whisper gives no partial results: a stream collects its audio and decodes at
 :meth:`WhisperStream.finish`. :meth:`WhisperStream.speculate` starts the decode early (after
@@ -63,6 +64,12 @@ MAX_PIECE_S: Final = 9.5
 """Longest piece of audio decoded at once (leaves room in the window)."""
 _SEARCH_S: Final = 2.0
 """Where a long recording is cut: the longest pause this near an even split."""
+_REST_S: Final = 1.0
+"""Audio at least this long left after the timestamp where Whisper stopped is decoded again."""
+_REST_LEVEL: Final = 0.01
+"""...if its loudest 100 ms has at least this share (-20 dB) of the piece's loudest energy."""
+_MAX_RESUMES: Final = 3
+_TIMESTAMP_S: Final = 0.02
 _MAX_PROMPT_TOKENS: Final = 200
 _NO_SPEECH: Final = 0.6
 """Above this no-speech probability with a low average log-probability: nothing said."""
@@ -323,9 +330,30 @@ class WhisperEngine:
         window: _Samples = features.astype(np.float32, copy=False)
         return window
 
-    def _decode_group(self, pieces: list[_Samples]) -> list[Decoded]:
+    def _decode_group(self, pieces: list[_Samples], resumes: int = _MAX_RESUMES) -> list[Decoded]:
+        """Decode ``pieces`` as one batch; where Whisper stopped early, decode the rest too.
+
+        With timestamps Whisper may close a segment and end its text there, before the end
+        of the audio (as in a 30 s window, where its own transcriber seeks on): a 9 s answer
+        came back as its first 4 s. The audio after that last timestamp, if long enough and
+        not silent, is decoded again (up to ``resumes`` times) and its text joined on.
+        """
+        decoded, ends = self._decode_once(pieces)
+        rests = {
+            i: piece[cut:]
+            for i, (piece, end) in enumerate(zip(pieces, ends, strict=True))
+            if resumes > 0 and (cut := resume_at(piece, end)) is not None
+        }
+        if rests:
+            more = self._decode_group(list(rests.values()), resumes - 1)
+            for i, extra in zip(rests, more, strict=True):
+                decoded[i] = _joined(decoded[i], extra)
+        return decoded
+
+    def _decode_once(self, pieces: list[_Samples]) -> tuple[list[Decoded], list[float | None]]:
+        """Each piece's text, and the timestamp (seconds) its tokens ended on, if they did."""
         if not pieces:
-            return []
+            return [], []
         batch = np.ascontiguousarray(np.stack([self._window(p) for p in pieces]), np.float32)
         with self._prompt_lock:
             # With timestamps (no <|notimestamps|>): the model marks the end of its segment
@@ -346,6 +374,7 @@ class WhisperEngine:
                 return_scores=True,
             )
             decoded = [self._decoded(result) for result in results]
+            ends = [self._last_timestamp(result) for result in results]
             if any(d.avg_logprob < _LOW_LOGPROB for d in decoded):
                 # Only a doubtful text can be dropped as "nothing said", so only then is the
                 # no-speech probability worth its extra decoder pass (about 12 ms).
@@ -362,7 +391,15 @@ class WhisperEngine:
                 ]
         except (RuntimeError, ValueError) as exc:
             raise AsrError(f"whisper could not decode: {exc}") from exc
-        return decoded
+        return decoded, ends
+
+    def _last_timestamp(self, result: Any) -> float | None:
+        """Where the decoded tokens stopped, if their last one is a timestamp (seconds)."""
+        ids = result.sequences_ids[0]
+        first = int(self._tokenizer.timestamp_begin)
+        if not ids or ids[-1] < first:
+            return None
+        return float(ids[-1] - first) * _TIMESTAMP_S
 
     def _decoded(self, result: Any) -> Decoded:
         ids = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
@@ -413,11 +450,44 @@ def _longest_pause(window: _Samples, rate: int) -> int:
     return best_mid * hop + hop // 2
 
 
+def resume_at(piece: _Samples, end_s: float | None, rate: int = MODEL_RATE) -> int | None:
+    """The sample to decode ``piece`` on from, if Whisper's text ended at ``end_s`` seconds
+    with at least :data:`_REST_S` of sound after it; None if it is done."""
+    if end_s is None:
+        return None
+    cut = int(end_s * rate)
+    if cut <= 0 or len(piece) - cut < int(_REST_S * rate):
+        return None
+    hop = rate // 10
+
+    def loudest(samples: _Samples) -> float:
+        frames = len(samples) // hop
+        blocks = samples[: frames * hop].astype(np.float64).reshape(frames, hop)
+        return float((blocks**2).mean(axis=1).max()) if frames else 0.0
+
+    return cut if loudest(piece[cut:]) >= _REST_LEVEL * loudest(piece) > 0.0 else None
+
+
+def _joined(first: Decoded, rest: Decoded) -> Decoded:
+    """``first`` followed by the text of its ``rest``, unless the rest is nothing said."""
+    if not rest.text or _nothing_said(rest):
+        return first
+    words = len(first.text.split()), len(rest.text.split())
+    logprob = (first.avg_logprob * words[0] + rest.avg_logprob * words[1]) / max(1, sum(words))
+    return Decoded(
+        f"{first.text} {rest.text}".strip(),
+        logprob,
+        min(first.no_speech_prob, rest.no_speech_prob),
+    )
+
+
+def _nothing_said(decoded: Decoded) -> bool:
+    return decoded.no_speech_prob > _NO_SPEECH and decoded.avg_logprob < _LOW_LOGPROB
+
+
 def to_result(decoded: list[Decoded], audio_s: float) -> Recognition:
     """The final recognition of an utterance from its decoded pieces."""
-    kept = [
-        d for d in decoded if not (d.no_speech_prob > _NO_SPEECH and d.avg_logprob < _LOW_LOGPROB)
-    ]
+    kept = [d for d in decoded if not _nothing_said(d)]
     text = normalise(" ".join(d.text for d in kept))
     if not text:
         return Recognition("", is_final=True, confidence=0.0, audio_s=audio_s)

@@ -97,6 +97,7 @@ class AppProcess:
 
     async def start(self, params: dict[str, Any], within: float = 180.0) -> None:
         """Start the child with ``params`` and wait until its runtime is connected."""
+        self._stderr_path.parent.mkdir(parents=True, exist_ok=True)
         stderr = self._stderr_path.open("ab")
         try:
             self._proc = await asyncio.create_subprocess_exec(
@@ -118,9 +119,13 @@ class AppProcess:
         try:
             async with asyncio.timeout(within):
                 done, _ = await asyncio.wait({waiter, self._reader}, return_when="FIRST_COMPLETED")
+        except BaseException:
+            await self.stop()
+            raise
         finally:
             waiter.cancel()
         if waiter not in done:
+            await self.stop()
             raise RuntimeError(f"the application process stopped; see {self._stderr_path}")
 
     async def _read(self) -> None:

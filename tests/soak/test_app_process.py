@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from pathlib import Path
 
 import pytest
 
-from ari_app.bench.app_process import event_from_line, event_kinds, event_line
+from ari_app.bench.app_process import AppProcess, event_from_line, event_kinds, event_line
 from ari_app.call.events import CallEvent, CallEventType
 
 
@@ -39,3 +40,14 @@ def test_every_call_event_survives_the_line(kind: type[CallEvent]) -> None:
 
 def test_every_kind_of_event_is_known() -> None:
     assert set(event_kinds()) == {str(t) for t in CallEventType}
+
+
+async def test_a_child_that_fails_leaves_its_error_in_a_log_made_where_asked(
+    tmp_path: Path,
+) -> None:
+    """A fresh clone has no ``var/cache``: the log's folder is made, and the failure names it."""
+    log = tmp_path / "not" / "yet" / "app-process.log"
+    app = AppProcess(lambda event: None, log)
+    with pytest.raises(RuntimeError, match=r"app-process\.log"):
+        await app.start({"config_dir": str(tmp_path)}, within=120)
+    assert "KeyError" in log.read_text()
