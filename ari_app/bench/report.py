@@ -111,6 +111,7 @@ def summarise(  # noqa: PLR0917
             "max": max(f.barge_stop_ms) if f.barge_stop_ms else None,
             "n": len(f.barge_stop_ms),
             "missed": f.barge_missed,
+            "values": sorted(f.barge_stop_ms),
         },
         "cpu_percent_of_one_core": round(100 * cpu_s / wall_s, 1) if wall_s else None,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
