@@ -208,7 +208,8 @@ class RtpTransport:
 
     @property
     def queued_bytes(self) -> int:
-        """PCM bytes still waiting to be sent."""
+        """Payload bytes still waiting to be sent, as coded for the wire (mu-law: one a
+        sample, half the PCM's)."""
         return self._pacer.queued_bytes if self._pacer is not None else 0
 
     async def close(self) -> None:
