@@ -339,10 +339,12 @@ class WhisperEngine:
         not silent, is decoded again (up to ``resumes`` times) and its text joined on.
         """
         decoded, ends = self._decode_once(pieces)
+        if resumes <= 0:
+            return decoded
         rests = {
             i: piece[cut:]
             for i, (piece, end) in enumerate(zip(pieces, ends, strict=True))
-            if resumes > 0 and (cut := resume_at(piece, end)) is not None
+            if (cut := resume_at(piece, end)) is not None
         }
         if rests:
             more = self._decode_group(list(rests.values()), resumes - 1)

@@ -263,13 +263,13 @@ class Bench:
         application's usage at its start and end (None in one process).
         """
         loop = asyncio.get_running_loop()
-        await asyncio.sleep(max(0.0, start - loop.time()))
+        await _until(start)
         self.recording = self.probe.recording = True
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu0 = usage.ru_utime + usage.ru_stime
         before = await app.usage() if app is not None else None
         wall0 = loop.time()
-        await asyncio.sleep(max(0.0, until - loop.time()))
+        await _until(until)
         self.probe.finish()
         self.recording = self.probe.recording = False
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -374,10 +374,14 @@ async def soak(sim: Simulation, in_row: int, at_once: int) -> tuple[Resources, R
     return before, after, failed
 
 
+async def _until(moment: float) -> None:
+    """Return at loop time ``moment`` (at once if it has passed)."""
+    await asyncio.sleep(max(0.0, moment - asyncio.get_running_loop().time()))
+
+
 async def _after(moment: float, work: Coroutine[Any, Any, T]) -> T:
     """Run ``work`` from loop time ``moment`` on."""
-    loop = asyncio.get_running_loop()
-    await asyncio.sleep(max(0.0, moment - loop.time()))
+    await _until(moment)
     return await work
 
 
